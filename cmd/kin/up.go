@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"kin/internal/daemon"
+	"kin/internal/kubeconfig"
+)
+
+func upCommand() *cobra.Command {
+	var foreground bool
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Create or resume a cluster; returns when it is ready",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if foreground {
+				return runForeground(cmd.Context())
+			}
+			return runBackground(cmd.Context())
+		},
+	}
+	cmd.Flags().BoolVar(&foreground, "foreground", false, "keep the cluster daemon in the foreground (CI, systemd)")
+	return cmd
+}
+
+func printStep(step string, took time.Duration) {
+	fmt.Printf(" ✓ %s (%s)\n", step, took.Round(100*time.Microsecond))
+}
+
+func runBackground(ctx context.Context) error {
+	if pid, running, err := daemon.Running(globalName); err != nil {
+		return err
+	} else if running {
+		fmt.Printf("Cluster %q is already running (pid %d).\n", globalName, pid)
+		return nil
+	}
+	fmt.Printf("Starting cluster %q ...\n", globalName)
+	start := time.Now()
+	if err := daemon.Start(ctx, globalName, nil, printStep); err != nil {
+		return fmt.Errorf("%w; run `kin down --name %s` to clean up, then try again", err, globalName)
+	}
+	return finishUp(start)
+}
+
+// finishUp merges the kubeconfig context and prints how to use the cluster.
+func finishUp(start time.Time) error {
+	paths, err := daemon.PathsFor(globalName)
+	if err != nil {
+		return err
+	}
+	cluster, err := loadCluster(paths)
+	if err != nil {
+		return err
+	}
+	where, err := cluster.Merge()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("Cluster %q is ready in %s. kubectl context %q is set in %s.\n",
+		globalName, time.Since(start).Round(time.Millisecond), kubeconfig.ContextName(globalName), where)
+	return nil
+}
+
+func runForeground(ctx context.Context) error {
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	rep := daemon.ReporterFromEnv()
+	start := time.Now()
+	interactive := !rep.HasParent()
+	progress := rep.Step
+	if interactive {
+		fmt.Printf("Starting cluster %q in the foreground ...\n", globalName)
+		progress = printStep
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	return daemon.Run(ctx, daemon.Options{Name: globalName, Progress: progress, Logger: logger}, func(kubeconfig.Cluster) {
+		if interactive {
+			if err := finishUp(start); err != nil {
+				fmt.Fprintf(os.Stderr, "kin: %v\n", err)
+			}
+		}
+		rep.Ready()
+	})
+}

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# kin's main job on its defaults: build kin, bring up the default cluster and
+# run the seed labs, showing their output. The cluster stays up afterwards
+# (`bin/kin down` removes it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash hack/install-deps.sh
+echo "== building kin"
+go build -o bin/kin ./cmd/kin
+bin/kin up
+status=0
+for lab in examples/labs/*.yaml; do
+  bin/kin lab run "$lab" || status=1
+done
+echo
+echo "The cluster is still running: try 'bin/kin kubectl get nodes,pods -A -o wide'; 'bin/kin down' removes it."
+exit $status

@@ -1,0 +1,200 @@
+// Package daemon is the per-cluster process: it opens the store, serves the
+// API, starts every component and reports readiness; and it is the client
+// side of that process for the CLI (start in the background, stop, status).
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"kin/internal/apiserver"
+	"kin/internal/controllers"
+	"kin/internal/kubeconfig"
+	"kin/internal/pki"
+	"kin/internal/store"
+)
+
+// Options configure one daemon run.
+type Options struct {
+	Name string
+	// Progress receives one line per finished start-up step; nil discards.
+	Progress func(step string, took time.Duration)
+	// Logger receives the daemon's log; nil logs to stderr.
+	Logger *slog.Logger
+}
+
+// Run runs the cluster in this process until ctx is cancelled. ready is
+// called once everything has started.
+func Run(ctx context.Context, opts Options, ready func(kubeconfig.Cluster)) error {
+	paths, err := PathsFor(opts.Name)
+	if err != nil {
+		return err
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	progress := opts.Progress
+	if progress == nil {
+		progress = func(string, time.Duration) {}
+	}
+	step := time.Now()
+	done := func(what string) {
+		progress(what, time.Since(step))
+		step = time.Now()
+	}
+
+	if err := os.MkdirAll(paths.Dir, 0o700); err != nil {
+		return fmt.Errorf("daemon: %w", err)
+	}
+	if err := writePID(paths); err != nil {
+		return err
+	}
+	defer os.Remove(paths.PIDFile())
+
+	st, err := store.Open(paths.Store(), store.Options{})
+	if err != nil {
+		return fmt.Errorf("daemon: opening store: %w", err)
+	}
+	defer st.Close()
+	done(fmt.Sprintf("Opened store %s (revision %d)", paths.Store(), st.Rev()))
+
+	ln, err := listen(paths)
+	if err != nil {
+		return err
+	}
+	bundle, err := pki.LoadOrCreate(paths.PKI(), []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("10.96.0.1")},
+		[]string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	cert, err := bundle.TLSCertificate()
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("daemon: %w", err)
+	}
+	srv, err := apiserver.New(apiserver.Config{Store: st, Listener: ln, Certificate: &cert, Token: bundle.Token, Logger: logger})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	srvErr := make(chan error, 1)
+	go func() { srvErr <- srv.Run(ctx) }()
+
+	cluster := kubeconfig.Cluster{
+		Name: opts.Name, Server: "https://" + ln.Addr().String(), CAPEM: bundle.CACertPEM, Token: bundle.Token,
+	}
+	if err := cluster.WriteFile(paths.Kubeconfig()); err != nil {
+		return err
+	}
+	client, err := kubernetes.NewForConfig(cluster.RESTConfig())
+	if err != nil {
+		return fmt.Errorf("daemon: %w", err)
+	}
+	if err := bootstrap(ctx, client); err != nil {
+		return err
+	}
+	done("Started API server on " + cluster.Server)
+
+	ctrlErr := make(chan error, 1)
+	go func() { ctrlErr <- controllers.Run(ctx, controllers.Options{Client: client}) }()
+	done("Started controllers")
+
+	ready(cluster)
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-srvErr:
+		return err
+	case err := <-ctrlErr:
+		if err != nil && ctx.Err() == nil {
+			return fmt.Errorf("daemon: controllers: %w", err)
+		}
+		<-ctx.Done()
+		return nil
+	}
+}
+
+// listen binds the API server's port: the one this cluster used before, so
+// kubeconfigs stay valid across restarts, or a free one the first time.
+func listen(paths Paths) (net.Listener, error) {
+	addr := "127.0.0.1:0"
+	if data, err := os.ReadFile(paths.PortFile()); err == nil {
+		addr = "127.0.0.1:" + strings.TrimSpace(string(data))
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("daemon: listening on %s: %w (is another process using it?)", addr, err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	if err := os.WriteFile(paths.PortFile(), []byte(strconv.Itoa(port)+"\n"), 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("daemon: %w", err)
+	}
+	return ln, nil
+}
+
+// bootstrap creates the system namespaces, as kube-apiserver does before it
+// reports ready, waiting for the API to answer first.
+func bootstrap(ctx context.Context, client kubernetes.Interface) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for _, ns := range []string{"default", "kube-system", "kube-public", "kube-node-lease"} {
+		for {
+			_, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+			if err == nil || apierrors.IsAlreadyExists(err) {
+				break
+			}
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				return fmt.Errorf("daemon: creating namespace %s: %w", ns, err)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
+func writePID(paths Paths) error {
+	if pid, alive := runningPID(paths); alive && pid != os.Getpid() {
+		return fmt.Errorf("cluster %q is already running (pid %d)", paths.Name, pid)
+	}
+	return os.WriteFile(paths.PIDFile(), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600)
+}
+
+// runningPID returns the daemon's pid and whether that process is alive.
+func runningPID(paths Paths) (int, bool) {
+	data, err := os.ReadFile(paths.PIDFile())
+	if err != nil {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 0 {
+		return 0, false
+	}
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return pid, false
+	}
+	if err := p.Signal(syscallZero); err != nil {
+		return pid, false
+	}
+	// A recycled pid is not our daemon: check its command line.
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil || !strings.Contains(string(cmdline), "up") {
+		return pid, false
+	}
+	return pid, true
+}
