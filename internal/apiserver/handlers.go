@@ -221,12 +221,30 @@ func (s *Server) createObject(info *requestInfo, obj runtime.Object, dry bool) (
 		if errs := validation.ValidateCreate(obj); len(errs) > 0 {
 			return nil, apierrors.NewInvalid(res.gvk().GroupKind(), m.GetName(), errs)
 		}
+		key := res.key(m.GetNamespace(), m.GetName())
+		svc := asService(obj)
+		if svc != nil {
+			if _, err := s.store.Get(key); err == nil {
+				// Allocating for a name that exists would take the existing Service's values.
+				return nil, apierrors.NewAlreadyExists(res.groupResource(), m.GetName())
+			}
+			if errs := s.services.allocate(key, svc); len(errs) > 0 {
+				s.services.keepOnly(key, nil)
+				return nil, apierrors.NewInvalid(res.gvk().GroupKind(), m.GetName(), errs)
+			}
+		}
 		if dry {
+			if svc != nil {
+				s.services.keepOnly(key, nil)
+			}
 			return encodeObject(res, obj, s.store.Rev())
 		}
-		stored, err := s.store.Create(res.key(m.GetNamespace(), m.GetName()), func(rev int64) ([]byte, error) {
+		stored, err := s.store.Create(key, func(rev int64) ([]byte, error) {
 			return encodeObject(res, obj, rev)
 		})
+		if err != nil && svc != nil {
+			s.services.keepOnly(key, nil)
+		}
 		if errors.Is(err, store.ErrExists) && generated && attempt < 5 {
 			continue
 		}
@@ -342,6 +360,8 @@ func (s *Server) updateObject(info *requestInfo, mutate func(old runtime.Object)
 	res := info.res
 	key := res.key(info.namespace, info.name)
 	var result []byte
+	// oldSvc and newSvc track a Service's allocations across the write.
+	var oldSvc, newSvc *corev1.Service
 	stored, err := s.store.Update(key, func(cur store.Object, newRev int64) ([]byte, error) {
 		old, err := decodeStored(res, cur.Value)
 		if err != nil {
@@ -368,6 +388,12 @@ func (s *Server) updateObject(info *requestInfo, mutate func(old runtime.Object)
 		if shouldDeleteNow(obj) {
 			return nil, errDeleteNow
 		}
+		if svc := asService(obj); svc != nil {
+			oldSvc, newSvc = asService(old), svc
+			if errs := s.services.allocate(key, svc); len(errs) > 0 {
+				return nil, apierrors.NewInvalid(res.gvk().GroupKind(), info.name, errs)
+			}
+		}
 		// An update that changes nothing writes nothing.
 		accessor(obj).SetResourceVersion(accessor(old).GetResourceVersion())
 		obj.GetObjectKind().SetGroupVersionKind(res.gvk())
@@ -384,6 +410,13 @@ func (s *Server) updateObject(info *requestInfo, mutate func(old runtime.Object)
 		}
 		return encodeObject(res, obj, newRev)
 	})
+	if oldSvc != nil {
+		if err == nil && !dry {
+			s.services.keepOnly(key, newSvc)
+		} else {
+			s.services.keepOnly(key, oldSvc)
+		}
+	}
 	switch {
 	case errors.Is(err, errNoop):
 		return result, false, nil
@@ -625,6 +658,9 @@ func (s *Server) deleteIfUnchanged(info *requestInfo, rev int64, _ int64) ([]byt
 	})
 	if err != nil {
 		return nil, err
+	}
+	if res.gvr.Resource == "services" && res.gvr.Group == "" {
+		s.services.keepOnly(res.key(info.namespace, info.name), nil)
 	}
 	return stored.Value, nil
 }

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -37,6 +38,10 @@ type Config struct {
 	Logs LogSource
 	// Logger receives one line per failed request; nil discards.
 	Logger *slog.Logger
+	// ServiceCIDR is the range Service cluster IPs come from (default 10.96.0.0/12).
+	ServiceCIDR string
+	// NodePortRange is the range node ports come from (default 30000-32767).
+	NodePortRange string
 	// MaxBodyBytes caps request bodies (413 above it); 0 means 3 MiB, as Kubernetes.
 	MaxBodyBytes int64
 }
@@ -69,6 +74,8 @@ type Server struct {
 	log     *slog.Logger
 	maxBody int64
 	openapi *openAPICache
+	// services allocates cluster IPs and node ports.
+	services *serviceAllocator
 }
 
 // New returns a server for the built-in resource table.
@@ -85,6 +92,20 @@ func New(cfg Config) (*Server, error) {
 		s.maxBody = 3 << 20
 	}
 	s.openapi = newOpenAPICache(s.reg)
+	if cfg.ServiceCIDR == "" {
+		cfg.ServiceCIDR = "10.96.0.0/12"
+	}
+	if cfg.NodePortRange == "" {
+		cfg.NodePortRange = "30000-32767"
+	}
+	alloc, err := newServiceAllocator(cfg.ServiceCIDR, cfg.NodePortRange)
+	if err != nil {
+		return nil, fmt.Errorf("apiserver: %w", err)
+	}
+	s.services = alloc
+	if err := s.loadServiceAllocations(); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -237,4 +258,20 @@ func (s *Server) parseResourcePath(group, version string, rest []string) (*reque
 		return nil, notFound
 	}
 	return info, nil
+}
+
+// loadServiceAllocations marks what stored Services hold, after a restart.
+func (s *Server) loadServiceAllocations() error {
+	res, _ := s.reg.lookup("", "v1", "services")
+	items, _ := s.store.List(res.storagePrefix())
+	for _, it := range items {
+		obj, err := decodeStored(res, it.Value)
+		if err != nil {
+			return err
+		}
+		if errs := s.services.allocate(it.Key, obj.(*corev1.Service)); len(errs) > 0 {
+			s.log.Error("stored service holds a conflicting allocation", "key", it.Key, "err", errs.ToAggregate())
+		}
+	}
+	return nil
 }

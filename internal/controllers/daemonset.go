@@ -72,9 +72,9 @@ func NewDaemonSetController(client kubernetes.Interface, factory informers.Share
 			DeleteFunc: c.enqueue,
 		}),
 		addHandler(factory.Core().V1().Pods().Informer(), cache.ResourceEventHandlerFuncs{
-			AddFunc:    c.podChanged,
-			UpdateFunc: func(oldObj, newObj any) { c.podChanged(oldObj); c.podChanged(newObj) },
-			DeleteFunc: func(obj any) { c.podChanged(unwrapTombstone(obj)) },
+			AddFunc:    func(obj any) { c.podChanged(obj, false) },
+			UpdateFunc: func(oldObj, newObj any) { c.podChanged(oldObj, false); c.podChanged(newObj, false) },
+			DeleteFunc: func(obj any) { c.podChanged(unwrapTombstone(obj), true) },
 		}),
 		addHandler(factory.Core().V1().Nodes().Informer(), cache.ResourceEventHandlerFuncs{
 			AddFunc: func(any) { c.enqueueAll() },
@@ -118,15 +118,17 @@ func (c *DaemonSetController) enqueueAll() {
 }
 
 // podChanged queues the DaemonSet controlling a pod, or the ones that could
-// adopt an orphan.
-func (c *DaemonSetController) podChanged(obj any) {
+// adopt an orphan, and tells expectations what the cache has seen.
+func (c *DaemonSetController) podChanged(obj any, deleted bool) {
 	pod, ok := obj.(*v1.Pod)
 	if !ok {
 		return
 	}
 	if ref := metav1.GetControllerOfNoCopy(pod); ref != nil {
 		if ref.Kind == daemonSetKind.Kind && ref.APIVersion == daemonSetKind.GroupVersion().String() {
-			c.runner.add(pod.Namespace + "/" + ref.Name)
+			key := pod.Namespace + "/" + ref.Name
+			c.expect.observe(key, pod.Name, deleted || pod.DeletionTimestamp != nil)
+			c.runner.add(key)
 		}
 		return
 	}

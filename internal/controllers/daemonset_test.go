@@ -93,7 +93,7 @@ func TestDaemonPodTemplate(t *testing.T) {
 	}
 }
 
-// podsByNode maps nodes to the images of the active pods of a DaemonSet there.
+// daemonPodsByNode maps nodes to the images of the active pods targeting them.
 func (h *harness) daemonPodsByNode(ns string) map[string][]string {
 	out := map[string][]string{}
 	for _, p := range h.pods(ns) {

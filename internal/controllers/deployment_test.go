@@ -471,3 +471,81 @@ func TestPlanDeploymentHashCollision(t *testing.T) {
 		t.Fatalf("retry after collision: collision=%v writes=%+v", p.collision, p.writes)
 	}
 }
+
+// midRollout returns a Deployment halfway through a rollout from template
+// nginx:1 to nginx:2: old and new ReplicaSets both active, both last scaled
+// for 10 replicas (max 13).
+func midRollout(replicas, oldSize, newSize, newAvailable int32) (*appsv1.Deployment, []*appsv1.ReplicaSet) {
+	d := newTestDeployment("web", replicas, appsv1.DeploymentStrategy{})
+	d.UID, d.Generation = "d-uid", 2
+	d.Status.Replicas = oldSize + newSize
+	oldT := d.Spec.Template.DeepCopy()
+	d.Spec.Template.Spec.Containers[0].Image = "nginx:2"
+	mk := func(name, rev string, size, available int32, t *v1.PodTemplateSpec, created int64) *appsv1.ReplicaSet {
+		return &appsv1.ReplicaSet{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", UID: types.UID(name),
+				CreationTimestamp: metav1.NewTime(time.Unix(created, 0)),
+				Annotations:       map[string]string{revisionAnnotation: rev, desiredReplicasAnnotation: "10", maxReplicasAnnotation: "13"}},
+			Spec:   appsv1.ReplicaSetSpec{Replicas: ptrTo(size), Template: *t},
+			Status: appsv1.ReplicaSetStatus{Replicas: size, AvailableReplicas: available, ReadyReplicas: available},
+		}
+	}
+	return d, []*appsv1.ReplicaSet{
+		mk("web-old", "1", oldSize, oldSize, oldT, 100),
+		mk("web-new", "2", newSize, newAvailable, d.Spec.Template.DeepCopy(), 200),
+	}
+}
+
+func TestPlanDeploymentProportionalScaling(t *testing.T) {
+	tests := []struct {
+		name     string
+		replicas int32
+		newAvail int32
+		newSize  int32
+		want     map[string]int32
+		events   []string
+	}{
+		{"scale up 10 to 15 (max 19)", 15, 0, 5, map[string]int32{"web-old": 12, "web-new": 7},
+			[]string{"Scaled up replica set web-old from 8 to 12", "Scaled up replica set web-new from 5 to 7"}},
+		{"scale down 10 to 5 (max 7)", 5, 0, 5, map[string]int32{"web-old": 4, "web-new": 3},
+			[]string{"Scaled down replica set web-old from 8 to 4", "Scaled down replica set web-new from 5 to 3"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, rss := midRollout(tt.replicas, 8, tt.newSize, tt.newAvail)
+			p := planDeployment(d, rss, rss, nil, time.Unix(1000, 0))
+			got := map[string]int32{}
+			var events []string
+			for _, w := range p.writes {
+				if w.op != rsUpdate {
+					t.Fatalf("unexpected write %v of %s", w.op, w.rs.Name)
+				}
+				got[w.rs.Name] = replicasOf(w.rs)
+				events = append(events, w.events...)
+				if w.rs.Annotations[desiredReplicasAnnotation] != fmt.Sprint(tt.replicas) {
+					t.Errorf("%s desired annotation %q", w.rs.Name, w.rs.Annotations[desiredReplicasAnnotation])
+				}
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) || fmt.Sprint(events) != fmt.Sprint(tt.events) {
+				t.Fatalf("sizes %v events %v, want %v %v", got, events, tt.want, tt.events)
+			}
+		})
+	}
+}
+
+func TestPlanDeploymentSaturatedNewScalesOldToZero(t *testing.T) {
+	d, rss := midRollout(10, 3, 10, 10)
+	for _, rs := range rss {
+		rs.Annotations[maxReplicasAnnotation] = "13"
+	}
+	// Desired stays 10, so this is no scaling event; pausing sends the
+	// sync down the scale-only path.
+	d.Spec.Paused = true
+	p := planDeployment(d, rss, rss, nil, time.Unix(1000, 0))
+	if len(p.writes) != 1 || p.writes[0].rs.Name != "web-old" || replicasOf(p.writes[0].rs) != 0 {
+		t.Fatalf("writes %+v, want web-old scaled to 0", p.writes)
+	}
+	if c := getDeploymentCondition(p.d.Status, appsv1.DeploymentProgressing); c == nil || c.Reason != reasonPaused {
+		t.Fatalf("Progressing = %+v, want DeploymentPaused", c)
+	}
+}

@@ -67,6 +67,21 @@ func (e *expectations) cancel(key, name string) {
 	}
 }
 
+// observe records an informer event about pod name of key's controller:
+// any event shows the pod reached the cache; a delete event or a deletion
+// timestamp also shows it is going. This catches pods that were created
+// and deleted again before a sync looked at the cache.
+func (e *expectations) observe(key, name string, gone bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if x := e.m[key]; x != nil {
+		delete(x.adds, name)
+		if gone {
+			delete(x.deletes, name)
+		}
+	}
+}
+
 // forget drops everything recorded for key.
 func (e *expectations) forget(key string) {
 	e.mu.Lock()

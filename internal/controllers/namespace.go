@@ -131,7 +131,7 @@ func (c *NamespaceController) sync(ctx context.Context, name string) outcome {
 		if isSystemNamespace(name) {
 			return retry(ensureNamespace(ctx, c.client, name)).orDone()
 		}
-		return done()
+		return c.sweepDeleted(ctx, name)
 	}
 	if err != nil {
 		return retry(err)
@@ -167,6 +167,23 @@ func (c *NamespaceController) sync(ctx context.Context, name string) outcome {
 	updated.Spec.Finalizers = withoutFinalizer(ns.Spec.Finalizers, v1.FinalizerKubernetes)
 	if _, err := c.client.CoreV1().Namespaces().Finalize(ctx, updated, metav1.UpdateOptions{}); err != nil && !apierrors.IsNotFound(err) {
 		return retry(errorf("namespace %s: finalize: %w", name, err))
+	}
+	return done()
+}
+
+// sweepDeleted deletes what is left in a namespace that is gone for good
+// (a live read confirms it), in case the server removed the namespace
+// without waiting for its "kubernetes" finalizer.
+func (c *NamespaceController) sweepDeleted(ctx context.Context, name string) outcome {
+	_, err := c.client.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case err == nil:
+		return done() // Recreated meanwhile; the cache will catch up.
+	case !apierrors.IsNotFound(err):
+		return retry(errorf("namespace %s: get: %w", name, err))
+	}
+	if _, err := deleteNamespaceContent(ctx, c.client, name); err != nil {
+		return retry(errorf("namespace %s: delete content of removed namespace: %w", name, err))
 	}
 	return done()
 }

@@ -114,6 +114,25 @@ func TestNamespaceDeletionEmptiesAndFinalizes(t *testing.T) {
 	}
 }
 
+func TestNamespaceRemovedWithoutFinalizerIsSwept(t *testing.T) {
+	ns := namespaceObj("quick")
+	ns.Spec.Finalizers = nil // A server that does not keep the finalizer.
+	h := newHarness(t, ns, &v1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cm", Namespace: "quick"}})
+	h.start(NewNamespaceController(h.api, h.factory, h.events))
+	ctx := context.Background()
+	h.eventually("namespace cached", func() (bool, string) {
+		_, err := h.factory.Core().V1().Namespaces().Lister().Get("quick")
+		return err == nil, fmt.Sprint(err)
+	})
+	if err := h.api.CoreV1().Namespaces().Delete(ctx, "quick", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually("content swept", func() (bool, string) {
+		_, err := h.api.CoreV1().ConfigMaps("quick").Get(ctx, "cm", metav1.GetOptions{})
+		return !exists(err), "configmap still there"
+	})
+}
+
 // countNamespaceContent counts the objects left in ns.
 func countNamespaceContent(ctx context.Context, h *harness, ns string) (int, error) {
 	n := 0

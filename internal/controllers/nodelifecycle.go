@@ -451,9 +451,57 @@ func (c *NodeLifecycleController) sync(ctx context.Context, name string) outcome
 			return retry(errorf("nodelifecycle: taint node %s: %w", name, err))
 		}
 	}
+	var errs []error
+	if ready == v1.ConditionUnknown {
+		errs = append(errs, c.markPodsNotReady(ctx, node, now))
+	}
 	evictAfter, err := c.evict(ctx, node, now)
 	out := retryAfter(minPositive(recheck, evictAfter))
-	return out.withError(err)
+	return out.withError(errors.Join(append(errs, err)...))
+}
+
+// podsOn returns the cached pods bound to node, sorted by namespace/name.
+func (c *NodeLifecycleController) podsOn(node string) ([]*v1.Pod, error) {
+	objs, err := c.pods.ByIndex(podNodeIndex, node)
+	if err != nil {
+		return nil, err
+	}
+	pods := make([]*v1.Pod, 0, len(objs))
+	for _, o := range objs {
+		if p, ok := o.(*v1.Pod); ok && p.Spec.NodeName == node {
+			pods = append(pods, p)
+		}
+	}
+	sort.Slice(pods, func(i, j int) bool { return pods[i].Namespace+"/"+pods[i].Name < pods[j].Namespace+"/"+pods[j].Name })
+	return pods, nil
+}
+
+// markPodsNotReady sets Ready=False on the pods of an unreachable node, as
+// Kubernetes does, so that Services stop sending them traffic while their
+// kubelet cannot report.
+func (c *NodeLifecycleController) markPodsNotReady(ctx context.Context, node *v1.Node, now time.Time) error {
+	pods, err := c.podsOn(node.Name)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, pod := range pods {
+		if !isPodReady(pod) || isPodTerminal(pod) {
+			continue
+		}
+		updated := pod.DeepCopy()
+		cond := podReadyCondition(updated)
+		cond.Status = v1.ConditionFalse
+		cond.LastTransitionTime = metav1.NewTime(now)
+		if _, err := c.client.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, updated, metav1.UpdateOptions{}); err != nil {
+			if !apierrors.IsNotFound(err) {
+				errs = append(errs, errorf("nodelifecycle: mark pod %s/%s not ready: %w", pod.Namespace, pod.Name, err))
+			}
+			continue
+		}
+		c.recorder.Event(pod, v1.EventTypeWarning, "NodeNotReady", "Node is not ready")
+	}
+	return errors.Join(errs...)
 }
 
 // setTaints writes the lifecycle taints onto a fresh copy of the node,
@@ -480,17 +528,10 @@ func (c *NodeLifecycleController) setTaints(ctx context.Context, name string, re
 // evict deletes the pods on node whose NoExecute tolerations ran out and
 // returns how long until the next one is due.
 func (c *NodeLifecycleController) evict(ctx context.Context, node *v1.Node, now time.Time) (time.Duration, error) {
-	objs, err := c.pods.ByIndex(podNodeIndex, node.Name)
+	pods, err := c.podsOn(node.Name)
 	if err != nil {
 		return 0, err
 	}
-	pods := make([]*v1.Pod, 0, len(objs))
-	for _, o := range objs {
-		if p, ok := o.(*v1.Pod); ok {
-			pods = append(pods, p)
-		}
-	}
-	sort.Slice(pods, func(i, j int) bool { return pods[i].Namespace+"/"+pods[i].Name < pods[j].Namespace+"/"+pods[j].Name })
 	due, next := planEvictions(klog.FromContext(ctx), pods, node.Spec.Taints, c.taintSince(node.Name, now), c.cfg.DefaultTolerationSeconds, now)
 	var errs []error
 	for _, pod := range due {

@@ -97,10 +97,10 @@ func TestNodeLifecycleController(t *testing.T) {
 	renew := metav1.NewMicroTime(start)
 	lease := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: "w2-k8s", Namespace: v1.NamespaceNodeLease},
 		Spec: coordinationv1.LeaseSpec{RenewTime: &renew}}
-	evictable := testPod("a", onNode("w1-k8s"))
-	short := testPod("b", onNode("w1-k8s"), tolerating(v1.Toleration{Key: taintUnreachable, Operator: v1.TolerationOpExists,
+	evictable := testPod("a", onNode("w1-k8s"), readySince(time.Hour))
+	short := testPod("b", onNode("w1-k8s"), readySince(time.Hour), tolerating(v1.Toleration{Key: taintUnreachable, Operator: v1.TolerationOpExists,
 		Effect: v1.TaintEffectNoExecute, TolerationSeconds: ptrTo[int64](30)}))
-	forever := testPod("c", onNode("w1-k8s"), tolerating(v1.Toleration{Key: taintUnreachable, Operator: v1.TolerationOpExists, Effect: v1.TaintEffectNoExecute}))
+	forever := testPod("c", onNode("w1-k8s"), readySince(time.Hour), tolerating(v1.Toleration{Key: taintUnreachable, Operator: v1.TolerationOpExists, Effect: v1.TaintEffectNoExecute}))
 	objs := []runtime.Object{testNode("w1-k8s"), testNode("w2-k8s"), lease, evictable, short, forever}
 	h := newHarness(t, objs...)
 	c := NewNodeLifecycleController(h.api, h.factory, h.events, NodeLifecycleConfig{
@@ -168,6 +168,14 @@ func TestNodeLifecycleController(t *testing.T) {
 	if len(h.pods("default")) != 3 {
 		t.Fatal("tolerating pods evicted at once")
 	}
+	for _, p := range h.pods("default") {
+		if c := podReadyCondition(&p); c == nil || c.Status != v1.ConditionFalse {
+			t.Errorf("pod %s on the unreachable node: Ready = %+v, want False", p.Name, c)
+		}
+	}
+	if n := len(h.events.matching("Warning NodeNotReady Node is not ready")); n != 3 {
+		t.Errorf("%d NodeNotReady pod events, want 3", n)
+	}
 
 	waitCached("taints", func() bool { n, _ := c.nodes.Get("w1-k8s"); return len(n.Spec.Taints) == 2 })
 	clk.SetTime(start.Add(71 * time.Second))
@@ -201,6 +209,7 @@ func TestNodeLifecycleController(t *testing.T) {
 	}
 }
 
+// podNames returns the sorted names of pods.
 func podNames(pods []v1.Pod) []string {
 	var out []string
 	for _, p := range pods {

@@ -3,7 +3,6 @@ package controllers
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -65,9 +64,9 @@ func NewReplicaSetController(client kubernetes.Interface, factory informers.Shar
 			DeleteFunc: c.enqueue,
 		}),
 		addHandler(factory.Core().V1().Pods().Informer(), cache.ResourceEventHandlerFuncs{
-			AddFunc:    func(obj any) { c.podChanged(nil, obj) },
-			UpdateFunc: c.podChanged,
-			DeleteFunc: func(obj any) { c.podChanged(nil, unwrapTombstone(obj)) },
+			AddFunc:    func(obj any) { c.podChanged(nil, obj, false) },
+			UpdateFunc: func(oldObj, newObj any) { c.podChanged(oldObj, newObj, false) },
+			DeleteFunc: func(obj any) { c.podChanged(nil, unwrapTombstone(obj), true) },
 		}),
 	)
 	return c
@@ -92,7 +91,8 @@ func (c *ReplicaSetController) enqueue(obj any) {
 
 // podChanged queues the ReplicaSets a pod change matters to: its old and new
 // controllers, or, for an orphan, every ReplicaSet whose selector matches.
-func (c *ReplicaSetController) podChanged(oldObj, newObj any) {
+// It also tells expectations what the cache has seen.
+func (c *ReplicaSetController) podChanged(oldObj, newObj any, deleted bool) {
 	for _, obj := range []any{oldObj, newObj} {
 		pod, ok := obj.(*v1.Pod)
 		if !ok {
@@ -100,7 +100,9 @@ func (c *ReplicaSetController) podChanged(oldObj, newObj any) {
 		}
 		if ref := metav1.GetControllerOfNoCopy(pod); ref != nil {
 			if ref.Kind == replicaSetKind.Kind && ref.APIVersion == replicaSetKind.GroupVersion().String() {
-				c.runner.add(pod.Namespace + "/" + ref.Name)
+				key := pod.Namespace + "/" + ref.Name
+				c.expect.observe(key, pod.Name, deleted || pod.DeletionTimestamp != nil)
+				c.runner.add(key)
 			}
 			continue
 		}
@@ -329,6 +331,6 @@ func deleteOwnedPod(ctx context.Context, client kubernetes.Interface, recorder r
 	default:
 		expect.cancel(key, pod.Name)
 		recorder.Eventf(owner, v1.EventTypeWarning, "FailedDelete", "Error deleting: %v", err)
-		return fmt.Errorf("controllers: %s: delete pod %s: %w", key, pod.Name, err)
+		return errorf("%s: delete pod %s: %w", key, pod.Name, err)
 	}
 }

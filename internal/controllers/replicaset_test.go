@@ -13,9 +13,10 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 )
 
-// testPod builds a pod for pure-function tests.
+// podOpt adjusts a test pod.
 type podOpt func(*v1.Pod)
 
+// testPod builds a pending pod labelled app=web in default.
 func testPod(name string, opts ...podOpt) *v1.Pod {
 	p := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", UID: types.UID("uid-" + name),
 		Labels: map[string]string{"app": "web"}}}
@@ -26,8 +27,13 @@ func testPod(name string, opts ...podOpt) *v1.Pod {
 	return p
 }
 
+// onNode binds the pod to node n.
 func onNode(n string) podOpt { return func(p *v1.Pod) { p.Spec.NodeName = n } }
-func running() podOpt     { return func(p *v1.Pod) { p.Status.Phase = v1.PodRunning } }
+
+// running makes the pod Running but not ready.
+func running() podOpt { return func(p *v1.Pod) { p.Status.Phase = v1.PodRunning } }
+
+// readySince makes the pod Running and Ready since d before time 10000.
 func readySince(d time.Duration) podOpt {
 	return func(p *v1.Pod) {
 		p.Status.Phase = v1.PodRunning
@@ -36,9 +42,13 @@ func readySince(d time.Duration) podOpt {
 		})
 	}
 }
+
+// restarts sets the pod's container restart count.
 func restarts(n int32) podOpt {
 	return func(p *v1.Pod) { p.Status.ContainerStatuses = []v1.ContainerStatus{{RestartCount: n}} }
 }
+
+// created sets the pod's creation time.
 func created(sec int64) podOpt {
 	return func(p *v1.Pod) { p.CreationTimestamp = metav1.NewTime(time.Unix(sec, 0)) }
 }
@@ -71,6 +81,7 @@ func TestPodsToDeleteOrder(t *testing.T) {
 	}
 }
 
+// names returns the pods' names.
 func names(pods []*v1.Pod) []string {
 	var out []string
 	for _, p := range pods {

@@ -30,14 +30,21 @@ func testNode(name string, opts ...func(*v1.Node)) *v1.Node {
 	return n
 }
 
+// tainted adds a taint to the node.
 func tainted(t v1.Taint) func(*v1.Node) {
 	return func(n *v1.Node) { n.Spec.Taints = append(n.Spec.Taints, t) }
 }
-func labelled(k, v string) func(*v1.Node) {
-	return func(n *v1.Node) { n.Labels[k] = v }
-}
-func notReady(n *v1.Node)     { n.Status.Conditions[0].Status = v1.ConditionFalse }
-func cordoned(n *v1.Node)     { n.Spec.Unschedulable = true }
+
+// labelled adds a label to the node.
+func labelled(k, v string) func(*v1.Node) { return func(n *v1.Node) { n.Labels[k] = v } }
+
+// notReady makes the node report Ready=False.
+func notReady(n *v1.Node) { n.Status.Conditions[0].Status = v1.ConditionFalse }
+
+// cordoned marks the node unschedulable, as kubectl cordon does.
+func cordoned(n *v1.Node) { n.Spec.Unschedulable = true }
+
+// controlPlane adds kubeadm's control-plane taint.
 func controlPlane(n *v1.Node) { tainted(controlPlaneTaint)(n) }
 
 // seedCluster is kin's default topology.
@@ -51,12 +58,18 @@ func ownedBy(uid string) podOpt {
 		p.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "web", UID: types.UID(uid), Controller: ptrTo(true)}}
 	}
 }
+
+// withSelector sets the pod's node selector.
 func withSelector(k, v string) podOpt {
 	return func(p *v1.Pod) { p.Spec.NodeSelector = map[string]string{k: v} }
 }
+
+// tolerating adds a toleration to the pod.
 func tolerating(t v1.Toleration) podOpt {
 	return func(p *v1.Pod) { p.Spec.Tolerations = append(p.Spec.Tolerations, t) }
 }
+
+// withAffinity gives the pod one required node affinity term.
 func withAffinity(reqs ...v1.NodeSelectorRequirement) podOpt {
 	return func(p *v1.Pod) {
 		p.Spec.Affinity = &v1.Affinity{NodeAffinity: &v1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &v1.NodeSelector{
@@ -64,6 +77,8 @@ func withAffinity(reqs ...v1.NodeSelectorRequirement) podOpt {
 		}}}
 	}
 }
+
+// hostPort makes the pod claim a host port.
 func hostPort(port int32) podOpt {
 	return func(p *v1.Pod) {
 		p.Spec.Containers = []v1.Container{{Name: "c", Ports: []v1.ContainerPort{{ContainerPort: port, HostPort: port}}}}

@@ -16,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 
 	"kin/internal/apiserver"
@@ -114,6 +115,9 @@ func Run(ctx context.Context, opts Options, ready func(kubeconfig.Cluster)) erro
 	go func() { ctrlErr <- controllers.Run(ctx, controllers.Options{Client: client}) }()
 	done("Started controllers")
 
+	if err := writeCapabilities(paths, capabilities()); err != nil {
+		return err
+	}
 	ready(cluster)
 	select {
 	case <-ctx.Done():
@@ -148,8 +152,9 @@ func listen(paths Paths) (net.Listener, error) {
 	return ln, nil
 }
 
-// bootstrap creates the system namespaces, as kube-apiserver does before it
-// reports ready, waiting for the API to answer first.
+// bootstrap creates the system namespaces and the kubernetes Service, as
+// kube-apiserver does before it reports ready, waiting for the API to answer
+// first.
 func bootstrap(ctx context.Context, client kubernetes.Interface) error {
 	deadline := time.Now().Add(10 * time.Second)
 	for _, ns := range []string{"default", "kube-system", "kube-public", "kube-node-lease"} {
@@ -163,6 +168,17 @@ func bootstrap(ctx context.Context, client kubernetes.Interface) error {
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
+	}
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "kubernetes", Namespace: "default",
+			Labels: map[string]string{"component": "apiserver", "provider": "kubernetes"}},
+		Spec: corev1.ServiceSpec{
+			ClusterIP: "10.96.0.1",
+			Ports:     []corev1.ServicePort{{Name: "https", Port: 443, TargetPort: intstr.FromInt32(6443), Protocol: corev1.ProtocolTCP}},
+		},
+	}
+	if _, err := client.CoreV1().Services("default").Create(ctx, svc, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("daemon: creating the kubernetes service: %w", err)
 	}
 	return nil
 }
@@ -197,4 +213,34 @@ func runningPID(paths Paths) (int, bool) {
 		return pid, false
 	}
 	return pid, true
+}
+
+// capabilities lists what this daemon runs, for `kin lab run` to decide which
+// labs it can run: "nodes", "dns", "loadbalancer", "ingress".
+func capabilities() []string {
+	return nil
+}
+
+func writeCapabilities(paths Paths, caps []string) error {
+	data := strings.Join(caps, "\n")
+	if data != "" {
+		data += "\n"
+	}
+	return os.WriteFile(paths.CapabilitiesFile(), []byte(data), 0o600)
+}
+
+// Capabilities returns what the running daemon of cluster name said it runs.
+func Capabilities(name string) ([]string, error) {
+	paths, err := PathsFor(name)
+	if err != nil {
+		return nil, err
+	}
+	if _, alive := runningPID(paths); !alive {
+		return nil, fmt.Errorf("cluster %q is not running: run `kin up --name %s` first", name, name)
+	}
+	data, err := os.ReadFile(paths.CapabilitiesFile())
+	if err != nil {
+		return nil, fmt.Errorf("reading capabilities of cluster %q: %w", name, err)
+	}
+	return strings.Fields(string(data)), nil
 }

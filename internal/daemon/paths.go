@@ -30,9 +30,10 @@ func PathsFor(name string) (Paths, error) {
 	return Paths{Name: name, Dir: filepath.Join(root, name)}, nil
 }
 
-func (p Paths) Store() string      { return filepath.Join(p.Dir, "store.db") }
-func (p Paths) PKI() string        { return filepath.Join(p.Dir, "pki") }
-func (p Paths) Kubeconfig() string { return filepath.Join(p.Dir, "kubeconfig") }
-func (p Paths) PIDFile() string    { return filepath.Join(p.Dir, "daemon.pid") }
-func (p Paths) Log() string        { return filepath.Join(p.Dir, "daemon.log") }
-func (p Paths) PortFile() string   { return filepath.Join(p.Dir, "apiserver.port") }
+func (p Paths) Store() string            { return filepath.Join(p.Dir, "store.db") }
+func (p Paths) PKI() string              { return filepath.Join(p.Dir, "pki") }
+func (p Paths) Kubeconfig() string       { return filepath.Join(p.Dir, "kubeconfig") }
+func (p Paths) PIDFile() string          { return filepath.Join(p.Dir, "daemon.pid") }
+func (p Paths) Log() string              { return filepath.Join(p.Dir, "daemon.log") }
+func (p Paths) PortFile() string         { return filepath.Join(p.Dir, "apiserver.port") }
+func (p Paths) CapabilitiesFile() string { return filepath.Join(p.Dir, "capabilities") }
