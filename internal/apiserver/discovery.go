@@ -83,6 +83,7 @@ func subresources(res *resource) []metav1.APIResource {
 		add("binding", "", "", "Binding", "create")
 		add("eviction", "policy", "v1", "Eviction", "create")
 		add("log", "", "", "Pod", "get")
+		add("exec", "", "", "PodExecOptions", "create", "get")
 	case "namespaces":
 		add("finalize", "", "", "Namespace", "update")
 	}

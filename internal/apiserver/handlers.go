@@ -50,6 +50,8 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, info *req
 			s.getScale(w, info)
 		case info.subresource == "log" && info.res.gvr.Resource == "pods":
 			s.podLogs(w, r, info)
+		case info.subresource == "exec" && info.res.gvr.Resource == "pods":
+			s.podExec(w, r, info)
 		case info.subresource == "" || info.subresource == "status" && info.res.status:
 			s.get(w, r, info)
 		default:
@@ -63,6 +65,8 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, info *req
 			s.bindPod(w, r, info)
 		case info.res.gvr.Resource == "pods" && info.subresource == "eviction":
 			s.evictPod(w, r, info)
+		case info.res.gvr.Resource == "pods" && info.subresource == "exec":
+			s.podExec(w, r, info)
 		default:
 			writeError(w, apierrors.NewMethodNotSupported(info.res.groupResource(), "create"))
 		}

@@ -36,6 +36,8 @@ type Config struct {
 	Token string
 	// Logs serves pods/log; nil answers that logs are not available.
 	Logs LogSource
+	// Exec serves pods/exec; nil answers that exec is not available.
+	Exec Executor
 	// Logger receives one line per failed request; nil discards.
 	Logger *slog.Logger
 	// ServiceCIDR is the range Service cluster IPs come from (default 10.96.0.0/12).
