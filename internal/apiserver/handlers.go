@@ -434,30 +434,45 @@ func (s *Server) updateObject(info *requestInfo, mutate func(old runtime.Object)
 }
 
 // prepareForUpdate keeps what a client may not change through a
-// subresource: everything but status on /status and everything but
-// spec.finalizers on namespaces/finalize. The main resource's rules (status,
-// generation, immutable metadata) are validation.PrepareForUpdate's.
+// subresource: /status writes keep the stored spec (metadata such as
+// annotations may change, as kube-apiserver's status strategies allow) and
+// namespaces/finalize changes only spec.finalizers. The main resource's
+// rules (status, generation, immutable metadata) are
+// validation.PrepareForUpdate's.
 func prepareForUpdate(res *resource, sub string, obj, old runtime.Object) runtime.Object {
-	field := ""
 	switch sub {
 	case "status":
-		field = "status"
-	case "finalize":
-		field = "spec"
-	default:
-		if ns, ok := obj.(*corev1.Namespace); ok {
-			setNamespaceNameLabel(ns)
+		if hasField(old, "spec") {
+			setFieldFrom(obj, old, "spec")
 		}
-		if res.custom && res.status {
-			setFieldFrom(obj, old, "status")
-		}
-		accessor(obj).SetManagedFields(accessor(old).GetManagedFields())
+		keepServerMetadata(obj, old)
 		return obj
+	case "finalize":
+		next := old.DeepCopyObject()
+		setFieldFrom(next, obj, "spec")
+		accessor(next).SetResourceVersion(accessor(obj).GetResourceVersion())
+		return next
 	}
-	next := old.DeepCopyObject()
-	setFieldFrom(next, obj, field)
-	accessor(next).SetResourceVersion(accessor(obj).GetResourceVersion())
-	return next
+	if ns, ok := obj.(*corev1.Namespace); ok {
+		setNamespaceNameLabel(ns)
+	}
+	if res.custom && res.status {
+		setFieldFrom(obj, old, "status")
+	}
+	accessor(obj).SetManagedFields(accessor(old).GetManagedFields())
+	return obj
+}
+
+// keepServerMetadata copies the metadata only the server sets from old.
+func keepServerMetadata(obj, old runtime.Object) {
+	m, om := accessor(obj), accessor(old)
+	m.SetUID(om.GetUID())
+	m.SetNamespace(om.GetNamespace())
+	m.SetCreationTimestamp(om.GetCreationTimestamp())
+	m.SetDeletionTimestamp(om.GetDeletionTimestamp())
+	m.SetDeletionGracePeriodSeconds(om.GetDeletionGracePeriodSeconds())
+	m.SetGeneration(om.GetGeneration())
+	m.SetManagedFields(om.GetManagedFields())
 }
 
 // shouldDeleteNow reports whether an object whose deletion was pending may go

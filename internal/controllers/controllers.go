@@ -25,6 +25,7 @@ const (
 	GarbageCollectorName         = "garbagecollector"
 	DaemonSetControllerName      = "daemonset"
 	NodeLifecycleControllerName  = "nodelifecycle"
+	NodeIPAMControllerName       = "nodeipam"
 )
 
 // eventComponents are the event sources each controller reports as, the
@@ -58,6 +59,9 @@ type Options struct {
 	// NodeLifecycle tunes the node lifecycle controller. Run turns on
 	// UseLeases when the server serves coordination.k8s.io/v1 leases.
 	NodeLifecycle NodeLifecycleConfig
+	// NodeIPAM is the pod range split into per-node blocks; an empty
+	// PodCIDR disables the node IPAM controller.
+	NodeIPAM NodeIPAMConfig
 	// Disabled lists controllers not to run, by the *Name constants.
 	Disabled []string
 }
@@ -141,6 +145,14 @@ func Run(ctx context.Context, opts Options) error {
 			return NewNodeLifecycleController(opts.Client, factory, recorder(NodeLifecycleControllerName), nodeCfg), nil
 		}},
 	}
+	if opts.NodeIPAM.PodCIDR != "" {
+		builders = append(builders, struct {
+			name  string
+			build func() (starter, error)
+		}{NodeIPAMControllerName, func() (starter, error) {
+			return NewNodeIPAMController(opts.Client, factory, opts.NodeIPAM)
+		}})
+	}
 	type named struct {
 		name string
 		c    starter
@@ -191,27 +203,40 @@ var servedGroupVersions = []string{
 	"coordination.k8s.io/v1", "rbac.authorization.k8s.io/v1",
 }
 
+// discoveryWait is how long Run waits for the API server's discovery to
+// answer before assuming every resource is served.
+var discoveryWait = 30 * time.Second
+
 // servedResources returns the plural names of the resources the server
-// serves in servedGroupVersions, or nil when discovery answers for none of
-// them (then everything is assumed served).
+// serves in servedGroupVersions. It retries while discovery answers for
+// none of them (the server may still be starting) and returns nil, meaning
+// everything is assumed served, if that lasts discoveryWait.
 func servedResources(ctx context.Context, client kubernetes.Interface) map[string]bool {
-	served := map[string]bool{}
-	answered := false
-	for _, gv := range servedGroupVersions {
-		if ctx.Err() != nil {
+	deadline := time.Now().Add(discoveryWait)
+	for {
+		served := map[string]bool{}
+		answered := false
+		for _, gv := range servedGroupVersions {
+			list, err := client.Discovery().ServerResourcesForGroupVersion(gv)
+			if err != nil {
+				continue
+			}
+			answered = true
+			for _, r := range list.APIResources {
+				served[r.Name] = true
+			}
+		}
+		if answered {
+			return served
+		}
+		if time.Now().After(deadline) {
+			klog.FromContext(ctx).Info("API discovery did not answer, assuming every resource is served")
 			return nil
 		}
-		list, err := client.Discovery().ServerResourcesForGroupVersion(gv)
-		if err != nil {
-			continue
-		}
-		answered = true
-		for _, r := range list.APIResources {
-			served[r.Name] = true
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
 		}
 	}
-	if !answered {
-		return nil
-	}
-	return served
 }

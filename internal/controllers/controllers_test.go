@@ -29,6 +29,19 @@ func TestRun(t *testing.T) {
 		objs = append(objs, n)
 	}
 	api := newFakeAPI(t, objs...)
+	// Discovery as a server without statefulsets or jobs would answer.
+	served := func(gv string, names ...string) *metav1.APIResourceList {
+		l := &metav1.APIResourceList{GroupVersion: gv}
+		for _, n := range names {
+			l.APIResources = append(l.APIResources, metav1.APIResource{Name: n, Namespaced: n != "nodes" && n != "namespaces"})
+		}
+		return l
+	}
+	api.Resources = []*metav1.APIResourceList{
+		served("v1", "pods", "services", "endpoints", "configmaps", "secrets", "serviceaccounts", "nodes", "namespaces", "events"),
+		served("apps/v1", "deployments", "replicasets", "daemonsets"),
+		served("discovery.k8s.io/v1", "endpointslices"),
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -76,6 +89,20 @@ func TestRun(t *testing.T) {
 		}
 		return n == 3, fmt.Sprintf("%d Scheduled events", n)
 	})
+
+	// Deleting the Deployment lets the garbage collector take the rest.
+	if err := api.AppsV1().Deployments("default").Delete(ctx, "web", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually("replicaset and pods collected", func() (bool, string) {
+		rss, pods := h.replicaSets("default"), h.pods("default")
+		return len(rss) == 0 && len(pods) == 0, fmt.Sprintf("%d replicasets, %d pods", len(rss), len(pods))
+	})
+	for _, a := range api.Actions() {
+		if r := a.GetResource().Resource; r == "statefulsets" || r == "jobs" || r == "leases" {
+			t.Errorf("Run used %s, which discovery does not list: %v", r, a)
+		}
+	}
 
 	cancel()
 	done := make(chan struct{})

@@ -224,8 +224,14 @@ func NewGarbageCollector(client kubernetes.Interface, factory informers.SharedIn
 		gc.resources[name] = r
 		gc.byKind[r.gk] = r
 		gc.synced = append(gc.synced, addHandler(r.informer, cache.ResourceEventHandlerFuncs{
-			AddFunc:    func(obj any) { gc.changed(r, obj) },
-			UpdateFunc: func(_, obj any) { gc.changed(r, obj) },
+			AddFunc: func(obj any) { gc.changed(r, obj) },
+			UpdateFunc: func(oldObj, obj any) {
+				gc.changed(r, obj)
+				// A dropped reference may be what a deleting owner waits for.
+				if m, err := meta.Accessor(oldObj); err == nil {
+					gc.addDeletingOwners(m)
+				}
+			},
 			DeleteFunc: func(obj any) { gc.deleted(unwrapTombstone(obj)) },
 		}))
 	}

@@ -129,7 +129,7 @@ func (c *NamespaceController) sync(ctx context.Context, name string) outcome {
 	ns, err := c.lister.Get(name)
 	if apierrors.IsNotFound(err) {
 		if isSystemNamespace(name) {
-			return retry(ensureNamespace(ctx, c.client, name)).orDone()
+			return retry(ensureNamespace(ctx, c.client, name))
 		}
 		return c.sweepDeleted(ctx, name)
 	}
@@ -186,14 +186,6 @@ func (c *NamespaceController) sweepDeleted(ctx context.Context, name string) out
 		return retry(errorf("namespace %s: delete content of removed namespace: %w", name, err))
 	}
 	return done()
-}
-
-// orDone turns a retry without an error into done.
-func (o outcome) orDone() outcome {
-	if o.err == nil {
-		return done()
-	}
-	return o
 }
 
 // hasFinalizer reports whether f is in list.

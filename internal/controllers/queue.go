@@ -29,7 +29,8 @@ type outcome struct {
 // done is the outcome of a sync that reached the desired state.
 func done() outcome { return outcome{} }
 
-// retry is the outcome of a sync that failed and should be retried with backoff.
+// retry is the outcome of a sync that failed and should be retried with
+// backoff; with a nil err it is done.
 func retry(err error) outcome { return outcome{err: err} }
 
 // noRetry is the outcome of a sync that failed in a way retrying cannot fix.
@@ -70,9 +71,6 @@ func newRunner[K comparable](name string, sync func(ctx context.Context, key K) 
 
 // add queues key for an immediate sync.
 func (r *runner[K]) add(key K) { r.queue.Add(key) }
-
-// addAfter queues key for a sync after d.
-func (r *runner[K]) addAfter(key K, d time.Duration) { r.queue.AddAfter(key, d) }
 
 // run processes keys with the given number of workers until ctx is
 // cancelled, then shuts the queue down and waits for the workers.
