@@ -25,7 +25,7 @@ func main() {
 		def = "kin"
 	}
 	root.PersistentFlags().StringVar(&globalName, "name", def, "cluster name (also KIN_NAME)")
-	root.AddCommand(upCommand(), downCommand(), statusCommand(), kubeconfigCommand(), kubectlCommand(), labCommand())
+	root.AddCommand(upCommand(), downCommand(), statusCommand(), kubeconfigCommand(), kubectlCommand(), labCommand(), execCommand())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintf(os.Stderr, "kin: %v\n", err)
 		os.Exit(1)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -17,18 +18,20 @@ import (
 
 func upCommand() *cobra.Command {
 	var foreground bool
+	var configPath string
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Create or resume a cluster; returns when it is ready",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if foreground {
-				return runForeground(cmd.Context())
+				return runForeground(cmd.Context(), configPath)
 			}
-			return runBackground(cmd.Context())
+			return runBackground(cmd.Context(), configPath)
 		},
 	}
 	cmd.Flags().BoolVar(&foreground, "foreground", false, "keep the cluster daemon in the foreground (CI, systemd)")
+	cmd.Flags().StringVar(&configPath, "config", "", "cluster config file (YAML, kind-like); default: the config the cluster has, or the default topology")
 	return cmd
 }
 
@@ -36,7 +39,7 @@ func printStep(step string, took time.Duration) {
 	fmt.Printf(" ✓ %s (%s)\n", step, took.Round(100*time.Microsecond))
 }
 
-func runBackground(ctx context.Context) error {
+func runBackground(ctx context.Context, configPath string) error {
 	if pid, running, err := daemon.Running(globalName); err != nil {
 		return err
 	} else if running {
@@ -45,7 +48,15 @@ func runBackground(ctx context.Context) error {
 	}
 	fmt.Printf("Starting cluster %q ...\n", globalName)
 	start := time.Now()
-	if err := daemon.Start(ctx, globalName, nil, printStep); err != nil {
+	var args []string
+	if configPath != "" {
+		abs, err := filepath.Abs(configPath)
+		if err != nil {
+			return err
+		}
+		args = []string{"--config", abs}
+	}
+	if err := daemon.Start(ctx, globalName, args, printStep); err != nil {
 		return fmt.Errorf("%w; run `kin down --name %s` to clean up, then try again", err, globalName)
 	}
 	return finishUp(start)
@@ -70,7 +81,7 @@ func finishUp(start time.Time) error {
 	return nil
 }
 
-func runForeground(ctx context.Context) error {
+func runForeground(ctx context.Context, configPath string) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	rep := daemon.ReporterFromEnv()
@@ -82,7 +93,7 @@ func runForeground(ctx context.Context) error {
 		progress = printStep
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	return daemon.Run(ctx, daemon.Options{Name: globalName, Progress: progress, Logger: logger}, func(kubeconfig.Cluster) {
+	return daemon.Run(ctx, daemon.Options{Name: globalName, ConfigPath: configPath, Progress: progress, Logger: logger}, func(kubeconfig.Cluster) {
 		if interactive {
 			if err := finishUp(start); err != nil {
 				fmt.Fprintf(os.Stderr, "kin: %v\n", err)

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"kin/internal/cluster"
 	"kin/internal/kubeconfig"
 )
 
@@ -169,6 +170,9 @@ func Remove(name string) error {
 	}
 	if _, alive := runningPID(paths); alive {
 		return errors.New("the daemon is still running")
+	}
+	if err := cluster.Down(name); err != nil {
+		return fmt.Errorf("removing the network of cluster %q: %w", name, err)
 	}
 	if err := kubeconfig.Unmerge(name); err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -17,11 +18,16 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/yaml"
 
 	"kin/internal/apiserver"
+	"kin/internal/cluster"
+	"kin/internal/cni"
 	"kin/internal/controllers"
 	"kin/internal/kubeconfig"
+	"kin/internal/node"
 	"kin/internal/pki"
 	"kin/internal/store"
 )
@@ -29,6 +35,9 @@ import (
 // Options configure one daemon run.
 type Options struct {
 	Name string
+	// ConfigPath is a cluster config file (YAML); empty means the config the
+	// cluster was created with, or DESIGN.md's default topology for a new one.
+	ConfigPath string
 	// Progress receives one line per finished start-up step; nil discards.
 	Progress func(step string, took time.Duration)
 	// Logger receives the daemon's log; nil logs to stderr.
@@ -64,12 +73,21 @@ func Run(ctx context.Context, opts Options, ready func(kubeconfig.Cluster)) erro
 	}
 	defer os.Remove(paths.PIDFile())
 
+	cfg, err := loadConfig(paths, opts)
+	if err != nil {
+		return err
+	}
+	topo, err := cluster.Up(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("daemon: building the network: %w", err)
+	}
+	done(fmt.Sprintf("Built the network: %d nodes, %d hosts on %s", len(topo.Nodes), len(topo.Hosts), cfg.Networking.LAN))
+
 	st, err := store.Open(paths.Store(), store.Options{})
 	if err != nil {
 		return fmt.Errorf("daemon: opening store: %w", err)
 	}
 	defer st.Close()
-	done(fmt.Sprintf("Opened store %s (revision %d)", paths.Store(), st.Rev()))
 
 	ln, err := listen(paths)
 	if err != nil {
@@ -86,7 +104,20 @@ func Run(ctx context.Context, opts Options, ready func(kubeconfig.Cluster)) erro
 		ln.Close()
 		return fmt.Errorf("daemon: %w", err)
 	}
-	srv, err := apiserver.New(apiserver.Config{Store: st, Listener: ln, Certificate: &cert, Token: bundle.Token, Logger: logger})
+	kc := kubeconfig.Cluster{
+		Name: opts.Name, Server: "https://" + ln.Addr().String(), CAPEM: bundle.CACertPEM, Token: bundle.Token,
+	}
+	client, err := kubernetes.NewForConfig(kc.RESTConfig())
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("daemon: %w", err)
+	}
+	runtime := &podRuntime{client: client, agents: map[string]*node.Agent{}}
+	srv, err := apiserver.New(apiserver.Config{
+		Store: st, Listener: ln, Certificate: &cert, Token: bundle.Token, Logger: logger,
+		ServiceCIDR: cfg.Networking.ServiceSubnet, NodePortRange: cfg.Networking.NodePortRange,
+		Logs: runtime, Exec: runtime,
+	})
 	if err != nil {
 		ln.Close()
 		return err
@@ -96,29 +127,34 @@ func Run(ctx context.Context, opts Options, ready func(kubeconfig.Cluster)) erro
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Run(ctx) }()
 
-	cluster := kubeconfig.Cluster{
-		Name: opts.Name, Server: "https://" + ln.Addr().String(), CAPEM: bundle.CACertPEM, Token: bundle.Token,
-	}
-	if err := cluster.WriteFile(paths.Kubeconfig()); err != nil {
+	if err := kc.WriteFile(paths.Kubeconfig()); err != nil {
 		return err
-	}
-	client, err := kubernetes.NewForConfig(cluster.RESTConfig())
-	if err != nil {
-		return fmt.Errorf("daemon: %w", err)
 	}
 	if err := bootstrap(ctx, client); err != nil {
 		return err
 	}
-	done("Started API server on " + cluster.Server)
+	done(fmt.Sprintf("Started the API server on %s (store revision %d)", kc.Server, st.Rev()))
 
 	ctrlErr := make(chan error, 1)
-	go func() { ctrlErr <- controllers.Run(ctx, controllers.Options{Client: client}) }()
-	done("Started controllers")
+	go func() {
+		ctrlErr <- controllers.Run(ctx, controllers.Options{
+			Client:        client,
+			NodeIPAM:      controllers.NodeIPAMConfig{PodCIDR: cfg.Networking.PodSubnet, BlockSize: cfg.Networking.PodBlockSize},
+			NodeLifecycle: controllers.NodeLifecycleConfig{DefaultTolerationSeconds: int64(cfg.EvictionTimeout().Seconds())},
+		})
+	}()
+	if err := startNodes(ctx, paths, cfg, topo, client, runtime, logger); err != nil {
+		return err
+	}
+	if err := waitNodesReady(ctx, client, len(topo.Nodes)); err != nil {
+		return err
+	}
+	done(fmt.Sprintf("Started controllers and %d node agents; all nodes Ready", len(topo.Nodes)))
 
 	if err := writeCapabilities(paths, capabilities()); err != nil {
 		return err
 	}
-	ready(cluster)
+	ready(kc)
 	select {
 	case <-ctx.Done():
 		return nil
@@ -218,7 +254,7 @@ func runningPID(paths Paths) (int, bool) {
 // capabilities lists what this daemon runs, for `kin lab run` to decide which
 // labs it can run: "nodes", "dns", "loadbalancer", "ingress".
 func capabilities() []string {
-	return nil
+	return []string{"nodes"}
 }
 
 func writeCapabilities(paths Paths, caps []string) error {
@@ -243,4 +279,120 @@ func Capabilities(name string) ([]string, error) {
 		return nil, fmt.Errorf("reading capabilities of cluster %q: %w", name, err)
 	}
 	return strings.Fields(string(data)), nil
+}
+
+// loadConfig returns the cluster's config: the file given, else the one the
+// cluster was created with, else the default topology. It is saved in the
+// state directory so a resumed cluster keeps its shape.
+func loadConfig(paths Paths, opts Options) (*cluster.Config, error) {
+	var cfg *cluster.Config
+	var err error
+	switch {
+	case opts.ConfigPath != "":
+		cfg, err = cluster.LoadConfig(opts.ConfigPath)
+	default:
+		if _, statErr := os.Stat(paths.ConfigFile()); statErr == nil {
+			cfg, err = cluster.LoadConfig(paths.ConfigFile())
+		} else {
+			cfg = cluster.DefaultConfig(opts.Name)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	cfg.Name = opts.Name
+	cfg.Default()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	data, err := yaml.Marshal(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("daemon: %w", err)
+	}
+	if err := os.WriteFile(paths.ConfigFile(), data, 0o600); err != nil {
+		return nil, fmt.Errorf("daemon: %w", err)
+	}
+	return cfg, nil
+}
+
+// startNodes starts one node agent per node of the topology, and the
+// component that keeps the nodes' routes to each other's pod blocks.
+func startNodes(ctx context.Context, paths Paths, cfg *cluster.Config, topo *cluster.Topology, client kubernetes.Interface, rt *podRuntime, logger *slog.Logger) error {
+	network := cni.New()
+	go func() { <-ctx.Done(); network.Close() }()
+	_, pool, err := net.ParseCIDR(cfg.Networking.PodSubnet)
+	if err != nil {
+		return fmt.Errorf("daemon: pod subnet: %w", err)
+	}
+	natErr := make(chan error, len(topo.Nodes))
+	for _, n := range topo.Nodes {
+		go func() { natErr <- cni.EnsureNATOutgoing(n.Sandbox.NetPath, pool) }()
+	}
+	for range topo.Nodes {
+		if err := <-natErr; err != nil {
+			return fmt.Errorf("daemon: %w (is the nftables package installed?)", err)
+		}
+	}
+	bases := map[string]cni.NodeConfig{}
+	for _, n := range topo.Nodes {
+		base := cni.NodeConfig{
+			NetNSPath: n.Sandbox.NetPath, NodeName: n.Name, NodeIP: n.Address, LANInterface: n.Interface,
+			Overlay: cfg.Networking.Overlay, MTU: cfg.Networking.MTU,
+		}
+		bases[n.Name] = base
+		sb := n.Sandbox
+		agent, err := node.New(node.Config{
+			NodeName: n.Name, NodeIP: n.Address, Role: n.Role, Labels: n.Labels,
+			Client:     client,
+			Sandboxes:  &sandboxes{cluster: cfg.Name, node: n},
+			Network:    &podNetwork{net: network, client: client, base: base},
+			Images:     builtinImages{},
+			NodeDialer: sb.Dial,
+			StateDir:   filepath.Join(paths.Dir, "nodes", n.Name),
+			ClusterDNS: "10.96.0.10", ClusterDomain: "cluster.local",
+		})
+		if err != nil {
+			return fmt.Errorf("daemon: node %s: %w", n.Name, err)
+		}
+		rt.mu.Lock()
+		rt.agents[n.Name] = agent
+		rt.mu.Unlock()
+		go func() {
+			if err := agent.Run(ctx); err != nil && ctx.Err() == nil {
+				logger.Error("node agent stopped", "node", n.Name, "err", err)
+			}
+		}()
+	}
+	peers := &peerSync{net: network, nodes: bases, factory: informers.NewSharedInformerFactory(client, 0), log: logger}
+	go peers.run(ctx)
+	return nil
+}
+
+// waitNodesReady waits until n nodes are registered and Ready.
+func waitNodesReady(ctx context.Context, client kubernetes.Interface, n int) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		nodes, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+		if err == nil {
+			ready := 0
+			for _, nd := range nodes.Items {
+				for _, c := range nd.Status.Conditions {
+					if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue && nd.Spec.PodCIDR != "" {
+						ready++
+					}
+				}
+			}
+			if ready >= n {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("daemon: nodes not Ready after 30s")
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }

@@ -37,3 +37,4 @@ func (p Paths) PIDFile() string          { return filepath.Join(p.Dir, "daemon.p
 func (p Paths) Log() string              { return filepath.Join(p.Dir, "daemon.log") }
 func (p Paths) PortFile() string         { return filepath.Join(p.Dir, "apiserver.port") }
 func (p Paths) CapabilitiesFile() string { return filepath.Join(p.Dir, "capabilities") }
+func (p Paths) ConfigFile() string       { return filepath.Join(p.Dir, "cluster.yaml") }

@@ -22,13 +22,14 @@ import (
 // Capability names a feature a lab needs from the cluster.
 const (
 	CapNodes        = "nodes"
+	CapServices     = "services"
 	CapDNS          = "dns"
 	CapLoadBalancer = "loadbalancer"
 	CapIngress      = "ingress"
 )
 
 // KnownCapabilities lists the capability names a lab may require.
-var KnownCapabilities = []string{CapNodes, CapDNS, CapLoadBalancer, CapIngress}
+var KnownCapabilities = []string{CapNodes, CapServices, CapDNS, CapLoadBalancer, CapIngress}
 
 // Lab is one lab file: a named sequence of steps and the cleanup that always
 // follows them.

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -71,54 +70,6 @@ func (c *cluster) client() *kubernetes.Clientset {
 	return kubernetes.NewForConfigOrDie(cfg)
 }
 
-// fakeNodes registers Ready nodes through the API and plays their kubelets
-// just enough for rollouts to finish: bound pods are marked Running and
-// Ready. The real node agents come with the cluster network.
-func fakeNodes(t *testing.T, client kubernetes.Interface, names ...string) {
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	for _, n := range names {
-		node := &corev1.Node{
-			ObjectMeta: metav1.ObjectMeta{Name: n, Labels: map[string]string{"kubernetes.io/hostname": n}},
-			Status: corev1.NodeStatus{
-				Conditions:  []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue, LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now()}},
-				Capacity:    corev1.ResourceList{corev1.ResourcePods: resource.MustParse("110")},
-				Allocatable: corev1.ResourceList{corev1.ResourcePods: resource.MustParse("110")},
-			},
-		}
-		if _, err := client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	go func() {
-		for ctx.Err() == nil {
-			pods, err := client.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
-			if err == nil {
-				for i := range pods.Items {
-					p := &pods.Items[i]
-					if p.DeletionTimestamp != nil && p.Spec.NodeName != "" {
-						zero := int64(0)
-						client.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
-						continue
-					}
-					if p.Spec.NodeName == "" || p.Status.Phase == corev1.PodRunning {
-						continue
-					}
-					now := metav1.Now()
-					p.Status.Phase = corev1.PodRunning
-					p.Status.Conditions = []corev1.PodCondition{
-						{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: now},
-						{Type: corev1.ContainersReady, Status: corev1.ConditionTrue, LastTransitionTime: now},
-						{Type: corev1.PodScheduled, Status: corev1.ConditionTrue, LastTransitionTime: now},
-					}
-					client.CoreV1().Pods(p.Namespace).UpdateStatus(ctx, p, metav1.UpdateOptions{})
-				}
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}()
-}
-
 // expectOut runs kubectl and checks that it succeeded (or failed, when
 // wantFail) and that every pattern matches its output.
 func expectOut(t *testing.T, k kubectl, stdin string, wantFail bool, args []string, patterns ...string) string {
@@ -140,7 +91,6 @@ func expectOut(t *testing.T, k kubectl, stdin string, wantFail bool, args []stri
 
 func TestKubectlEverydayVerbs(t *testing.T) {
 	c := newCluster(t)
-	fakeNodes(t, c.client(), "w1-k8s", "w2-k8s")
 	for _, k := range c.kubectls() {
 		t.Run(k.name, func(t *testing.T) {
 			ns := k.name
