@@ -7,6 +7,11 @@ need=()
 command -v nft >/dev/null 2>&1 || need+=(nftables)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+# Tools the seed labs run inside pods, nodes and hosts.
+command -v ping >/dev/null 2>&1 || need+=(iputils-ping)
+command -v traceroute >/dev/null 2>&1 || need+=(traceroute)
+command -v dig >/dev/null 2>&1 || need+=(bind9-dnsutils)
+command -v ifconfig >/dev/null 2>&1 || need+=(net-tools)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

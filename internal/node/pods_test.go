@@ -427,7 +427,13 @@ func TestInitContainersRunInOrderFirst(t *testing.T) {
 		},
 	})
 	p := h.waitPod("default", "init", "Running", running)
-	b, _ := os.ReadFile(out)
+	// Running means the main process started; its first line may still be on its way.
+	var b []byte
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if b, _ = os.ReadFile(out); strings.Contains(string(b), "main") {
+			break
+		}
+	}
 	if string(b) != "one\ntwo\nmain\n" {
 		t.Errorf("order = %q", b)
 	}
