@@ -9,6 +9,7 @@ package bench
 
 import (
 	"bytes"
+	"flag"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -33,6 +34,11 @@ import (
 var kinBin string
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	// Only benchmarks use the binary: a plain `go test ./...` skips the build.
+	if f := flag.Lookup("test.bench"); f == nil || f.Value.String() == "" {
+		os.Exit(m.Run())
+	}
 	dir, _ := os.MkdirTemp("", "kin-bench-")
 	kinBin = filepath.Join(dir, "kin")
 	build := exec.Command("go", "build", "-o", kinBin, "kin/cmd/kin")
