@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"net/http"
+	_ "net/http/pprof"
 	"os/signal"
 	"path/filepath"
 	"syscall"
@@ -91,6 +93,10 @@ func runForeground(ctx context.Context, configPath string) error {
 	if interactive {
 		fmt.Printf("Starting cluster %q in the foreground ...\n", globalName)
 		progress = printStep
+	}
+	if addr := os.Getenv("KIN_PPROF"); addr != "" {
+		// KIN_PPROF=127.0.0.1:6060 serves Go's profiler from the daemon, for benchmarks.
+		go http.ListenAndServe(addr, nil)
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	return daemon.Run(ctx, daemon.Options{Name: globalName, ConfigPath: configPath, Progress: progress, Logger: logger}, func(kubeconfig.Cluster) {

@@ -135,15 +135,19 @@ func Run(ctx context.Context, opts Options, ready func(kubeconfig.Cluster)) erro
 	}
 	done(fmt.Sprintf("Started the API server on %s (store revision %d)", kc.Server, st.Rev()))
 
+	// One informer factory for every in-process client, so each resource is
+	// watched and decoded once.
+	factory := informers.NewSharedInformerFactory(client, 10*time.Minute)
 	ctrlErr := make(chan error, 1)
 	go func() {
 		ctrlErr <- controllers.Run(ctx, controllers.Options{
 			Client:        client,
+			Informers:     factory,
 			NodeIPAM:      controllers.NodeIPAMConfig{PodCIDR: cfg.Networking.PodSubnet, BlockSize: cfg.Networking.PodBlockSize},
 			NodeLifecycle: controllers.NodeLifecycleConfig{DefaultTolerationSeconds: int64(cfg.EvictionTimeout().Seconds())},
 		})
 	}()
-	if err := startNodes(ctx, paths, cfg, topo, client, runtime, logger); err != nil {
+	if err := startNodes(ctx, paths, cfg, topo, client, factory, runtime, logger); err != nil {
 		return err
 	}
 	if err := waitNodesReady(ctx, client, len(topo.Nodes)); err != nil {
@@ -317,7 +321,7 @@ func loadConfig(paths Paths, opts Options) (*cluster.Config, error) {
 
 // startNodes starts one node agent per node of the topology, and the
 // component that keeps the nodes' routes to each other's pod blocks.
-func startNodes(ctx context.Context, paths Paths, cfg *cluster.Config, topo *cluster.Topology, client kubernetes.Interface, rt *podRuntime, logger *slog.Logger) error {
+func startNodes(ctx context.Context, paths Paths, cfg *cluster.Config, topo *cluster.Topology, client kubernetes.Interface, factory informers.SharedInformerFactory, rt *podRuntime, logger *slog.Logger) error {
 	network := cni.New()
 	go func() { <-ctx.Done(); network.Close() }()
 	_, pool, err := net.ParseCIDR(cfg.Networking.PodSubnet)
@@ -344,6 +348,7 @@ func startNodes(ctx context.Context, paths Paths, cfg *cluster.Config, topo *clu
 		agent, err := node.New(node.Config{
 			NodeName: n.Name, NodeIP: n.Address, Role: n.Role, Labels: n.Labels,
 			Client:     client,
+			Informers:  factory,
 			Sandboxes:  &sandboxes{cluster: cfg.Name, node: n},
 			Network:    &podNetwork{net: network, client: client, base: base},
 			Images:     builtinImages{},
@@ -363,7 +368,7 @@ func startNodes(ctx context.Context, paths Paths, cfg *cluster.Config, topo *clu
 			}
 		}()
 	}
-	peers := &peerSync{net: network, nodes: bases, factory: informers.NewSharedInformerFactory(client, 0), log: logger}
+	peers := &peerSync{net: network, nodes: bases, factory: factory, log: logger}
 	go peers.run(ctx)
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/record"
@@ -55,6 +56,10 @@ type Config struct {
 	Network PodNetwork
 	// Images are the built-in container images.
 	Images ImageRegistry
+	// Informers, when set, is a shared informer factory the agent takes its
+	// Services informer from, so agents in one process share one watch; nil
+	// means the agent makes its own.
+	Informers informers.SharedInformerFactory
 	// NodeDialer dials from the node's network namespace; probes and
 	// lifecycle hooks reach pod IPs through it, as the kubelet does from
 	// the host.

@@ -23,7 +23,10 @@ func (a *Agent) startInformers(ctx context.Context, rs *runState) (pods, service
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 			o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", a.cfg.NodeName).String()
 		}))
-	svcFactory := informers.NewSharedInformerFactory(a.cfg.Client, 0)
+	svcFactory, ownFactory := a.cfg.Informers, false
+	if svcFactory == nil {
+		svcFactory, ownFactory = informers.NewSharedInformerFactory(a.cfg.Client, 0), true
+	}
 	podInformer := podFactory.Core().V1().Pods()
 	svcInformer := svcFactory.Core().V1().Services()
 	rs.pods = podInformer.Lister()
@@ -33,7 +36,9 @@ func (a *Agent) startInformers(ctx context.Context, rs *runState) (pods, service
 	svcFactory.Start(ctx.Done())
 	return pods, services, func() {
 		podFactory.Shutdown()
-		svcFactory.Shutdown()
+		if ownFactory {
+			svcFactory.Shutdown()
+		}
 	}
 }
 
