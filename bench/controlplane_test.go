@@ -9,8 +9,8 @@ package bench
 
 import (
 	"bytes"
-	"flag"
 	"context"
+	"flag"
 	"fmt"
 	"math/rand/v2"
 	"os"

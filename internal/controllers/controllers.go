@@ -26,6 +26,8 @@ const (
 	DaemonSetControllerName      = "daemonset"
 	NodeLifecycleControllerName  = "nodelifecycle"
 	NodeIPAMControllerName       = "nodeipam"
+	EndpointSliceControllerName  = "endpointslice"
+	EndpointsControllerName      = "endpoints"
 )
 
 // eventComponents are the event sources each controller reports as, the
@@ -143,6 +145,12 @@ func Run(ctx context.Context, opts Options) error {
 		}},
 		{NodeLifecycleControllerName, func() (starter, error) {
 			return NewNodeLifecycleController(opts.Client, factory, recorder(NodeLifecycleControllerName), nodeCfg), nil
+		}},
+		{EndpointSliceControllerName, func() (starter, error) {
+			return NewEndpointSliceController(opts.Client, factory), nil
+		}},
+		{EndpointsControllerName, func() (starter, error) {
+			return NewEndpointsController(opts.Client, factory), nil
 		}},
 	}
 	if opts.NodeIPAM.PodCIDR != "" {
