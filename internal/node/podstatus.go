@@ -2,6 +2,7 @@ package node
 
 import (
 	"fmt"
+	"k8s.io/kubectl/pkg/util/qos"
 	"strings"
 	"time"
 
@@ -37,7 +38,7 @@ func (w *podWorker) buildStatus(pod *corev1.Pod, now time.Time) corev1.PodStatus
 		HostIP:    a.cfg.NodeIP.String(),
 		HostIPs:   []corev1.HostIP{{IP: a.cfg.NodeIP.String()}},
 		StartTime: w.startTime,
-		QOSClass:  qosClass(pod),
+		QOSClass:  qos.ComputePodQOS(pod),
 	}
 	s.Reason, s.Message = w.reason, w.message
 	s.ObservedGeneration = pod.Generation
@@ -321,50 +322,6 @@ func mergeConditions(existing, ours []corev1.PodCondition) []corev1.PodCondition
 // podStatusEqual compares pod statuses semantically.
 func podStatusEqual(a, b corev1.PodStatus) bool {
 	return apiequality.Semantic.DeepEqual(a, b)
-}
-
-// qosClass is the pod's quality of service class from its containers'
-// requests and limits.
-func qosClass(pod *corev1.Pod) corev1.PodQOSClass {
-	if pod.Status.QOSClass != "" {
-		return pod.Status.QOSClass
-	}
-	supported := []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory}
-	requests := corev1.ResourceList{}
-	limits := corev1.ResourceList{}
-	guaranteed := true
-	var all []corev1.Container
-	all = append(all, pod.Spec.InitContainers...)
-	all = append(all, pod.Spec.Containers...)
-	for _, c := range all {
-		for _, name := range supported {
-			if q, ok := c.Resources.Requests[name]; ok && !q.IsZero() {
-				add(requests, name, q)
-			}
-			if q, ok := c.Resources.Limits[name]; ok && !q.IsZero() {
-				add(limits, name, q)
-			}
-		}
-		for _, name := range supported {
-			if _, ok := c.Resources.Limits[name]; !ok {
-				guaranteed = false
-			}
-		}
-	}
-	if len(requests) == 0 && len(limits) == 0 {
-		return corev1.PodQOSBestEffort
-	}
-	if guaranteed {
-		for name, req := range requests {
-			if lim, ok := limits[name]; !ok || lim.Cmp(req) != 0 {
-				guaranteed = false
-			}
-		}
-	}
-	if guaranteed && len(limits) == len(supported) {
-		return corev1.PodQOSGuaranteed
-	}
-	return corev1.PodQOSBurstable
 }
 
 // add sums a quantity into a resource list.

@@ -2,6 +2,7 @@ package validation
 
 import (
 	"fmt"
+	"k8s.io/kubectl/pkg/util/qos"
 	"math"
 	"regexp"
 	"sort"
@@ -178,7 +179,7 @@ func defaultPodSpec(spec *corev1.PodSpec) {
 // preparePodCreate does the pod strategy's PrepareForCreate: a new pod is
 // Pending with a computed QoS class.
 func preparePodCreate(pod *corev1.Pod) {
-	pod.Status = corev1.PodStatus{Phase: corev1.PodPending, QOSClass: podQOS(&pod.Spec)}
+	pod.Status = corev1.PodStatus{Phase: corev1.PodPending, QOSClass: qos.ComputePodQOS(pod)}
 }
 
 // preparePodUpdate does the pod strategy's PrepareForUpdate: status is kept
@@ -188,46 +189,6 @@ func preparePodUpdate(pod, old *corev1.Pod) {
 	if !equality.Semantic.DeepEqual(pod.Spec, old.Spec) {
 		pod.Generation = old.Generation + 1
 	}
-}
-
-// podQOS computes a pod's QoS class from the cpu and memory requests and
-// limits of its containers.
-func podQOS(spec *corev1.PodSpec) corev1.PodQOSClass {
-	requests, limits := corev1.ResourceList{}, corev1.ResourceList{}
-	guaranteed := true
-	for _, cs := range [][]corev1.Container{spec.InitContainers, spec.Containers} {
-		for _, c := range cs {
-			for _, name := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
-				if q, ok := c.Resources.Requests[name]; ok && !q.IsZero() {
-					sum := requests[name]
-					sum.Add(q)
-					requests[name] = sum
-				}
-				q, ok := c.Resources.Limits[name]
-				if ok && !q.IsZero() {
-					sum := limits[name]
-					sum.Add(q)
-					limits[name] = sum
-				} else {
-					guaranteed = false
-				}
-			}
-		}
-	}
-	if len(requests) == 0 && len(limits) == 0 {
-		return corev1.PodQOSBestEffort
-	}
-	if guaranteed {
-		for name, req := range requests {
-			if lim, ok := limits[name]; !ok || lim.Cmp(req) != 0 {
-				guaranteed = false
-			}
-		}
-	}
-	if guaranteed && len(requests) == len(limits) {
-		return corev1.PodQOSGuaranteed
-	}
-	return corev1.PodQOSBurstable
 }
 
 // podValidationOptions are the options of the real validation that differ
