@@ -8,7 +8,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -213,7 +212,6 @@ func TestBackoff(t *testing.T) {
 		t.Errorf("delay after reset = %v", b.delay)
 	}
 }
-
 
 func TestLogFilePartialLinesTailAndRotation(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "0.log")
