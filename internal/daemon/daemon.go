@@ -150,10 +150,22 @@ func Run(ctx context.Context, opts Options, ready func(kubeconfig.Cluster)) erro
 	if err := startNodes(ctx, paths, cfg, topo, client, factory, runtime, logger); err != nil {
 		return err
 	}
+	proxies, err := newServiceProxies(cfg, topo, factory, logger)
+	if err != nil {
+		return err
+	}
+	go proxies.run(ctx)
 	if err := waitNodesReady(ctx, client, len(topo.Nodes)); err != nil {
 		return err
 	}
-	done(fmt.Sprintf("Started controllers and %d node agents; all nodes Ready", len(topo.Nodes)))
+	select {
+	case <-proxies.synced:
+	case <-time.After(10 * time.Second):
+		return fmt.Errorf("daemon: the service proxies did not program the nodes within 10s")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	done(fmt.Sprintf("Started controllers, %d node agents and service proxies; all nodes Ready", len(topo.Nodes)))
 
 	if err := writeCapabilities(paths, capabilities()); err != nil {
 		return err
@@ -258,7 +270,7 @@ func runningPID(paths Paths) (int, bool) {
 // capabilities lists what this daemon runs, for `kin lab run` to decide which
 // labs it can run: "nodes", "dns", "loadbalancer", "ingress".
 func capabilities() []string {
-	return []string{"nodes"}
+	return []string{"nodes", "services"}
 }
 
 func writeCapabilities(paths Paths, caps []string) error {
