@@ -9,9 +9,7 @@ echo "== building kin"
 go build -o bin/kin ./cmd/kin
 bin/kin up
 status=0
-for lab in examples/labs/*.yaml; do
-  bin/kin lab run "$lab" || status=1
-done
+bin/kin lab run examples/labs/ || status=1
 echo
 echo "The cluster is still running: try 'bin/kin kubectl get nodes,pods -A -o wide'; 'bin/kin down' removes it."
 exit $status
