@@ -75,9 +75,11 @@ func (sp *serviceProxies) run(ctx context.Context) {
 		if snap.Services, err = svcs.Lister().List(labels.Everything()); err == nil {
 			snap.EndpointSlices, err = slices.Lister().List(labels.Everything())
 		}
+		began := time.Now()
 		if err == nil {
 			err = sp.syncAll(ctx, snap)
 		}
+		took := time.Since(began)
 		if err != nil && ctx.Err() == nil {
 			sp.log.Error("service proxy sync failed; retrying", "err", err)
 			retry.Reset(time.Second)
@@ -91,8 +93,20 @@ func (sp *serviceProxies) run(ctx context.Context) {
 		case <-nudge:
 		case <-retry.C:
 		}
+		// Coalesce bursts (kube-proxy's minSyncPeriod): wait at least
+		// minProxySyncInterval, and twice as long as the last sync took, so
+		// syncs of many services never take more than a third of the time.
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(max(minProxySyncInterval, 2*took)):
+		}
 	}
 }
+
+// minProxySyncInterval is the shortest time between two syncs of the
+// service proxies: changes arriving meanwhile are applied together.
+const minProxySyncInterval = 50 * time.Millisecond
 
 // syncAll applies the snapshot on every node at once.
 func (sp *serviceProxies) syncAll(ctx context.Context, snap proxy.Snapshot) error {
