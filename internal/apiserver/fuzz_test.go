@@ -90,6 +90,12 @@ func TestAnonymousIs401(t *testing.T) {
 			t.Fatalf("auth %q: status %d, want 401", auth, rec.Code)
 		}
 	}
+	pub := httptest.NewRequest("GET", "/version", nil)
+	rec0 := httptest.NewRecorder()
+	srv.ServeHTTP(rec0, pub)
+	if rec0.Code != http.StatusOK {
+		t.Fatalf("anonymous /version: status %d, want 200 as kube-apiserver", rec0.Code)
+	}
 	req := httptest.NewRequest("GET", "/api/v1/namespaces", nil)
 	req.Header.Set("Authorization", "Bearer secret")
 	rec := httptest.NewRecorder()

@@ -113,8 +113,14 @@ func New(cfg Config) (*Server, error) {
 
 // Run serves until ctx is cancelled, then shuts down.
 func (s *Server) Run(ctx context.Context) error {
+	return s.Serve(ctx, s.cfg.Listener)
+}
+
+// Serve serves the API on one more listener until ctx is cancelled (kin
+// also serves it inside the control-plane node, behind the kubernetes
+// Service).
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
-	ln := s.cfg.Listener
 	if s.cfg.Certificate != nil {
 		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{*s.cfg.Certificate}, NextProtos: []string{"h2", "http/1.1"}}
 		ln = tls.NewListener(ln, srv.TLSConfig)
@@ -141,7 +147,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, apierrors.NewInternalError(fmt.Errorf("%v", p)))
 		}
 	}()
-	if !s.authenticated(r) {
+	path := strings.TrimSuffix(r.URL.Path, "/")
+	// Health and version are public, as kube-apiserver's default
+	// system:public-info-viewer role makes them; everything else needs the token.
+	if !isPublicPath(path) && !s.authenticated(r) {
 		writeError(w, apierrors.NewUnauthorized("Unauthorized"))
 		return
 	}
@@ -149,7 +158,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, apierrors.NewRequestEntityTooLargeError(fmt.Sprintf("limit is %d", s.maxBody)))
 		return
 	}
-	path := strings.TrimSuffix(r.URL.Path, "/")
 	switch {
 	case path == "/healthz" || path == "/livez" || path == "/readyz" ||
 		strings.HasPrefix(path, "/healthz/") || strings.HasPrefix(path, "/livez/") || strings.HasPrefix(path, "/readyz/"):
@@ -166,6 +174,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeError(w, apierrors.NewNotFound(schema.GroupResource{}, ""))
 	}
+}
+
+func isPublicPath(path string) bool {
+	for _, p := range []string{"/healthz", "/livez", "/readyz", "/version"} {
+		if path == p || strings.HasPrefix(path, p+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) authenticated(r *http.Request) bool {

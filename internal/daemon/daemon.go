@@ -15,6 +15,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -93,7 +94,13 @@ func Run(ctx context.Context, opts Options, ready func(kubeconfig.Cluster)) erro
 	if err != nil {
 		return err
 	}
-	bundle, err := pki.LoadOrCreate(paths.PKI(), []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("10.96.0.1")},
+	certIPs := []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("10.96.0.1")}
+	for _, n := range topo.Nodes {
+		if n.Role == "control-plane" {
+			certIPs = append(certIPs, n.Address)
+		}
+	}
+	bundle, err := pki.LoadOrCreate(paths.PKI(), certIPs,
 		[]string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"})
 	if err != nil {
 		ln.Close()
@@ -126,11 +133,15 @@ func Run(ctx context.Context, opts Options, ready func(kubeconfig.Cluster)) erro
 	defer cancel()
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Run(ctx) }()
+	endpoint, err := serveInControlPlane(ctx, topo, srv, logger)
+	if err != nil {
+		return err
+	}
 
 	if err := kc.WriteFile(paths.Kubeconfig()); err != nil {
 		return err
 	}
-	if err := bootstrap(ctx, client); err != nil {
+	if err := bootstrap(ctx, client, endpoint); err != nil {
 		return err
 	}
 	done(fmt.Sprintf("Started the API server on %s (store revision %d)", kc.Server, st.Rev()))
@@ -207,7 +218,7 @@ func listen(paths Paths) (net.Listener, error) {
 // bootstrap creates the system namespaces and the kubernetes Service, as
 // kube-apiserver does before it reports ready, waiting for the API to answer
 // first.
-func bootstrap(ctx context.Context, client kubernetes.Interface) error {
+func bootstrap(ctx context.Context, client kubernetes.Interface, endpoint *net.TCPAddr) error {
 	deadline := time.Now().Add(10 * time.Second)
 	for _, ns := range []string{"default", "kube-system", "kube-public", "kube-node-lease"} {
 		for {
@@ -232,7 +243,68 @@ func bootstrap(ctx context.Context, client kubernetes.Interface) error {
 	if _, err := client.CoreV1().Services("default").Create(ctx, svc, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("daemon: creating the kubernetes service: %w", err)
 	}
+	return writeAPIEndpoints(ctx, client, endpoint)
+}
+
+// writeAPIEndpoints points the kubernetes Service at the API server's
+// address inside the control-plane node, as kube-apiserver's endpoint
+// reconciler does (Endpoints and an EndpointSlice, both named kubernetes).
+func writeAPIEndpoints(ctx context.Context, client kubernetes.Interface, ep *net.TCPAddr) error {
+	if ep == nil {
+		return nil
+	}
+	port := int32(ep.Port)
+	eps := &corev1.Endpoints{
+		ObjectMeta: metav1.ObjectMeta{Name: "kubernetes", Namespace: "default",
+			Labels: map[string]string{"endpointslice.kubernetes.io/skip-mirror": "true"}},
+		Subsets: []corev1.EndpointSubset{{
+			Addresses: []corev1.EndpointAddress{{IP: ep.IP.String()}},
+			Ports:     []corev1.EndpointPort{{Name: "https", Port: port, Protocol: corev1.ProtocolTCP}},
+		}},
+	}
+	if _, err := client.CoreV1().Endpoints("default").Update(ctx, eps, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("daemon: kubernetes endpoints: %w", err)
+	}
+	ready := true
+	slice := &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Name: "kubernetes", Namespace: "default",
+			Labels: map[string]string{discoveryv1.LabelServiceName: "kubernetes", discoveryv1.LabelManagedBy: "kube-apiserver"}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{ep.IP.String()}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}},
+		Ports:       []discoveryv1.EndpointPort{{Name: ptrTo("https"), Port: &port, Protocol: ptrTo(corev1.ProtocolTCP)}},
+	}
+	_, err := client.DiscoveryV1().EndpointSlices("default").Create(ctx, slice, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		_, err = client.DiscoveryV1().EndpointSlices("default").Update(ctx, slice, metav1.UpdateOptions{})
+	}
+	if err != nil {
+		return fmt.Errorf("daemon: kubernetes endpointslice: %w", err)
+	}
 	return nil
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+// serveInControlPlane serves the API inside the first control-plane node on
+// port 6443, so pods reach it through the kubernetes Service (10.96.0.1:443).
+func serveInControlPlane(ctx context.Context, topo *cluster.Topology, srv *apiserver.Server, logger *slog.Logger) (*net.TCPAddr, error) {
+	for _, n := range topo.Nodes {
+		if n.Role != "control-plane" {
+			continue
+		}
+		addr := &net.TCPAddr{IP: n.Address, Port: 6443}
+		ln, err := n.Sandbox.Listen("tcp", addr.String())
+		if err != nil {
+			return nil, fmt.Errorf("daemon: serving the API in node %s: %w", n.Name, err)
+		}
+		go func() {
+			if err := srv.Serve(ctx, ln); err != nil && ctx.Err() == nil {
+				logger.Error("API server in the control-plane node stopped", "err", err)
+			}
+		}()
+		return addr, nil
+	}
+	return nil, nil
 }
 
 func writePID(paths Paths) error {
