@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"runtime"
 
-	"github.com/vishvananda/netns"
 	"sigs.k8s.io/knftables"
+
+	"kin/internal/netns"
 )
 
 // natTable is the nftables table in each node's namespace that holds
@@ -21,35 +21,11 @@ const natTable = "kin-calico-nat"
 // addresses. The table is replaced in one transaction; calling it again is
 // cheap and idempotent.
 func EnsureNATOutgoing(netnsPath string, pool *net.IPNet) error {
-	ns, err := netns.GetFromPath(netnsPath)
+	nft, err := netns.NewNftables(netnsPath, knftables.IPv4Family, natTable)
 	if err != nil {
 		return fmt.Errorf("cni: nat outgoing: %w", err)
 	}
-	defer ns.Close()
-	errc := make(chan error, 1)
-	// knftables runs the nft binary, which inherits the namespace of the
-	// thread that forks it; that thread is never unlocked, so it ends with
-	// the goroutine instead of going back to the scheduler in the node's
-	// namespace.
-	go func() {
-		runtime.LockOSThread()
-		if err := netns.Set(ns); err != nil {
-			errc <- fmt.Errorf("enter namespace: %w", err)
-			return
-		}
-		errc <- applyNATOutgoing(pool)
-	}()
-	if err := <-errc; err != nil {
-		return fmt.Errorf("cni: nat outgoing: %w", err)
-	}
-	return nil
-}
-
-func applyNATOutgoing(pool *net.IPNet) error {
-	nft, err := knftables.New(knftables.IPv4Family, natTable)
-	if err != nil {
-		return err
-	}
+	defer nft.Close()
 	tx := nft.NewTransaction()
 	tx.Add(&knftables.Table{Comment: knftables.PtrTo("kin: Calico-style natOutgoing for pod traffic leaving the pool")})
 	tx.Flush(&knftables.Table{})
@@ -61,5 +37,8 @@ func applyNATOutgoing(pool *net.IPNet) error {
 		Chain: "postrouting",
 		Rule:  knftables.Concat("ip saddr", pool.String(), "ip daddr !=", pool.String(), "masquerade fully-random"),
 	})
-	return nft.Run(context.Background(), tx)
+	if err := nft.Run(context.Background(), tx); err != nil {
+		return fmt.Errorf("cni: nat outgoing: %w", err)
+	}
+	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"kin/internal/cluster"
+	"kin/internal/netns"
 	"kin/internal/proxy"
 )
 
@@ -32,7 +33,7 @@ type serviceProxies struct {
 func newServiceProxies(cfg *cluster.Config, topo *cluster.Topology, factory informers.SharedInformerFactory, logger *slog.Logger) (*serviceProxies, error) {
 	sp := &serviceProxies{factory: factory, log: logger, synced: make(chan struct{})}
 	for _, n := range topo.Nodes {
-		nft, err := proxy.NewNamespaceInterface(n.Sandbox.NetPath)
+		nft, err := netns.NewNftables(n.Sandbox.NetPath, proxy.Family, proxy.TableName)
 		if err != nil {
 			return nil, err
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	kinnetns "kin/internal/netns"
 	"net"
 	"os"
 	"os/exec"
@@ -114,7 +115,7 @@ func TestKernelClusterIP(t *testing.T) {
 		}
 	}()
 
-	nft, err := NewNamespaceInterface("/run/netns/" + node)
+	nft, err := kinnetns.NewNftables("/run/netns/"+node, Family, TableName)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ type Proxier struct {
 }
 
 // NewProxier returns a Proxier that programs nft (knftables.NewFake in
-// tests, NewNamespaceInterface for a node's network namespace).
+// tests, netns.NewNftables for a node's network namespace).
 func NewProxier(cfg Config, nft knftables.Interface) *Proxier {
 	return &Proxier{cfg: cfg, nft: nft}
 }

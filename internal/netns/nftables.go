@@ -1,50 +1,50 @@
-package proxy
+package netns
 
 import (
 	"context"
 	"fmt"
 	"runtime"
 
-	"github.com/vishvananda/netns"
+	vnetns "github.com/vishvananda/netns"
 	"sigs.k8s.io/knftables"
 )
 
-// NamespaceInterface is a knftables.Interface whose nft commands run inside
+// Nftables is a knftables.Interface whose nft commands run inside
 // one network namespace. Every call runs on one dedicated OS thread that
 // entered the namespace and is never unlocked, so the nft processes it
 // starts inherit the namespace.
-type NamespaceInterface struct {
+type Nftables struct {
 	inner knftables.Interface
 	calls chan func()
 	done  chan struct{}
 }
 
-var _ knftables.Interface = (*NamespaceInterface)(nil)
+var _ knftables.Interface = (*Nftables)(nil)
 
-// NewNamespaceInterface returns a knftables.Interface for the proxy's table
-// inside the network namespace at nsPath (e.g. /run/netns/NAME). Close
-// releases its thread.
-func NewNamespaceInterface(nsPath string) (*NamespaceInterface, error) {
-	n := &NamespaceInterface{calls: make(chan func()), done: make(chan struct{})}
+// NewNftables returns a knftables.Interface for one nftables table inside
+// the network namespace at nsPath (e.g. /run/netns/NAME). Close releases
+// its thread.
+func NewNftables(nsPath string, family knftables.Family, table string) (*Nftables, error) {
+	n := &Nftables{calls: make(chan func()), done: make(chan struct{})}
 	errc := make(chan error, 1)
 	go func() {
 		// The thread is never unlocked: when this goroutine returns, the
 		// runtime throws the thread away instead of reusing it elsewhere.
 		runtime.LockOSThread()
-		h, err := netns.GetFromPath(nsPath)
+		h, err := vnetns.GetFromPath(nsPath)
 		if err != nil {
-			errc <- fmt.Errorf("proxy: netns %s: %w", nsPath, err)
+			errc <- fmt.Errorf("netns: netns %s: %w", nsPath, err)
 			return
 		}
-		err = netns.Set(h)
+		err = vnetns.Set(h)
 		h.Close()
 		if err != nil {
-			errc <- fmt.Errorf("proxy: enter netns %s: %w", nsPath, err)
+			errc <- fmt.Errorf("netns: enter netns %s: %w", nsPath, err)
 			return
 		}
-		n.inner, err = knftables.New(Family, TableName)
+		n.inner, err = knftables.New(family, table)
 		if err != nil {
-			errc <- fmt.Errorf("proxy: nftables in %s: %w", nsPath, err)
+			errc <- fmt.Errorf("netns: nftables in %s: %w", nsPath, err)
 			return
 		}
 		errc <- nil
@@ -64,7 +64,7 @@ func NewNamespaceInterface(nsPath string) (*NamespaceInterface, error) {
 }
 
 // Close stops the namespace thread; later calls fail.
-func (n *NamespaceInterface) Close() {
+func (n *Nftables) Close() {
 	select {
 	case <-n.done:
 	default:
@@ -72,24 +72,24 @@ func (n *NamespaceInterface) Close() {
 	}
 }
 
-func (n *NamespaceInterface) do(f func()) error {
+func (n *Nftables) do(f func()) error {
 	ran := make(chan struct{})
 	select {
 	case n.calls <- func() { f(); close(ran) }:
 		<-ran
 		return nil
 	case <-n.done:
-		return fmt.Errorf("proxy: nftables interface closed")
+		return fmt.Errorf("netns: nftables interface closed")
 	}
 }
 
 // NewTransaction is part of knftables.Interface.
-func (n *NamespaceInterface) NewTransaction() *knftables.Transaction {
+func (n *Nftables) NewTransaction() *knftables.Transaction {
 	return n.inner.NewTransaction()
 }
 
 // Run is part of knftables.Interface.
-func (n *NamespaceInterface) Run(ctx context.Context, tx *knftables.Transaction) error {
+func (n *Nftables) Run(ctx context.Context, tx *knftables.Transaction) error {
 	var err error
 	if e := n.do(func() { err = n.inner.Run(ctx, tx) }); e != nil {
 		return e
@@ -98,7 +98,7 @@ func (n *NamespaceInterface) Run(ctx context.Context, tx *knftables.Transaction)
 }
 
 // Check is part of knftables.Interface.
-func (n *NamespaceInterface) Check(ctx context.Context, tx *knftables.Transaction) error {
+func (n *Nftables) Check(ctx context.Context, tx *knftables.Transaction) error {
 	var err error
 	if e := n.do(func() { err = n.inner.Check(ctx, tx) }); e != nil {
 		return e
@@ -107,7 +107,7 @@ func (n *NamespaceInterface) Check(ctx context.Context, tx *knftables.Transactio
 }
 
 // ListAll is part of knftables.Interface.
-func (n *NamespaceInterface) ListAll(ctx context.Context) (map[string][]string, error) {
+func (n *Nftables) ListAll(ctx context.Context) (map[string][]string, error) {
 	var out map[string][]string
 	var err error
 	if e := n.do(func() { out, err = n.inner.ListAll(ctx) }); e != nil {
@@ -117,7 +117,7 @@ func (n *NamespaceInterface) ListAll(ctx context.Context) (map[string][]string, 
 }
 
 // List is part of knftables.Interface.
-func (n *NamespaceInterface) List(ctx context.Context, objectType string) ([]string, error) {
+func (n *Nftables) List(ctx context.Context, objectType string) ([]string, error) {
 	var out []string
 	var err error
 	if e := n.do(func() { out, err = n.inner.List(ctx, objectType) }); e != nil {
@@ -127,7 +127,7 @@ func (n *NamespaceInterface) List(ctx context.Context, objectType string) ([]str
 }
 
 // ListRules is part of knftables.Interface.
-func (n *NamespaceInterface) ListRules(ctx context.Context, chain string) ([]*knftables.Rule, error) {
+func (n *Nftables) ListRules(ctx context.Context, chain string) ([]*knftables.Rule, error) {
 	var out []*knftables.Rule
 	var err error
 	if e := n.do(func() { out, err = n.inner.ListRules(ctx, chain) }); e != nil {
@@ -137,7 +137,7 @@ func (n *NamespaceInterface) ListRules(ctx context.Context, chain string) ([]*kn
 }
 
 // ListElements is part of knftables.Interface.
-func (n *NamespaceInterface) ListElements(ctx context.Context, objectType, name string) ([]*knftables.Element, error) {
+func (n *Nftables) ListElements(ctx context.Context, objectType, name string) ([]*knftables.Element, error) {
 	var out []*knftables.Element
 	var err error
 	if e := n.do(func() { out, err = n.inner.ListElements(ctx, objectType, name) }); e != nil {
@@ -147,7 +147,7 @@ func (n *NamespaceInterface) ListElements(ctx context.Context, objectType, name 
 }
 
 // ListCounters is part of knftables.Interface.
-func (n *NamespaceInterface) ListCounters(ctx context.Context) ([]*knftables.Counter, error) {
+func (n *Nftables) ListCounters(ctx context.Context) ([]*knftables.Counter, error) {
 	var out []*knftables.Counter
 	var err error
 	if e := n.do(func() { out, err = n.inner.ListCounters(ctx) }); e != nil {
