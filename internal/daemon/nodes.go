@@ -196,16 +196,10 @@ func (builtinImages) Lookup(ref string) (node.Image, bool) {
 	if !ok {
 		return nil, false
 	}
-	return imageAdapter{img}, true
+	return img, true
 }
 
 func (builtinImages) Names() []string { return images.Names() }
-
-type imageAdapter struct{ img images.Image }
-
-func (a imageAdapter) Run(ctx context.Context, env node.ImageEnv) error {
-	return a.img.Run(ctx, images.Env(env))
-}
 
 // podRuntime serves pods/log and pods/exec for the API server by handing
 // each request to the agent of the pod's node.

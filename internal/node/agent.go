@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
+	"kin/internal/images"
 	"net"
 	"os"
 	"os/exec"
@@ -169,27 +169,9 @@ type Image interface {
 	Run(ctx context.Context, env ImageEnv) error
 }
 
-// ImageEnv is what a built-in image gets from the agent. Its fields are
-// images.Env's, in the same order, so one converts to the other.
-type ImageEnv struct {
-	PodName, PodNamespace, PodIP, NodeName, ContainerName string
-
-	// Env is the container's resolved environment.
-	Env map[string]string
-	// Args are the container's args after $(VAR) expansion.
-	Args  []string
-	Ports []corev1.ContainerPort
-
-	// Listen opens a listener inside the pod's network namespace.
-	Listen func(network, addr string) (net.Listener, error)
-	// ListenPacket opens a packet socket inside the pod's network namespace.
-	ListenPacket func(network, addr string) (net.PacketConn, error)
-
-	// Stdout is the container's log.
-	Stdout io.Writer
-	// Files is a scratch directory for the container.
-	Files string
-}
+// ImageEnv is what a built-in image gets from the agent: the images
+// package's Env, so built-in images plug in without conversion.
+type ImageEnv = images.Env
 
 // LogOptions select what Logs serves, as the pods/log query does.
 type LogOptions struct {
