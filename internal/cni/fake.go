@@ -1,7 +1,6 @@
 package cni
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -67,15 +66,8 @@ func (f *Fake) SyncPeers(cfg NodeConfig, peers []Peer) error {
 // AddPod implements Interface. The pod's MAC is derived from its IP.
 func (f *Fake) AddPod(node NodeConfig, pod PodConfig) (PodResult, error) {
 	node = node.withDefaults()
-	switch {
-	case node.NetNSPath == "":
-		return PodResult{}, fmt.Errorf("cni: add pod %q: node netNSPath: required", pod.ID)
-	case pod.ID == "":
-		return PodResult{}, errors.New("cni: add pod: id: required")
-	case pod.NetNSPath == "":
-		return PodResult{}, fmt.Errorf("cni: add pod %q: netNSPath: required", pod.ID)
-	case pod.IP.To4() == nil:
-		return PodResult{}, fmt.Errorf("cni: add pod %q: ip: an IPv4 address is required, got %v", pod.ID, pod.IP)
+	if err := checkPodConfig(node, pod); err != nil {
+		return PodResult{}, err
 	}
 	ip := pod.IP.To4()
 	res := PodResult{

@@ -29,17 +29,8 @@ const loopbackIndex = 1
 // cached), so no thread of the caller switches namespaces.
 func (n *Network) AddPod(node NodeConfig, pod PodConfig) (PodResult, error) {
 	node = node.withDefaults()
-	switch {
-	case node.NetNSPath == "":
-		return PodResult{}, fmt.Errorf("cni: add pod %q: node netNSPath: required", pod.ID)
-	case pod.ID == "":
-		return PodResult{}, errors.New("cni: add pod: id: required")
-	case pod.NetNSPath == "":
-		return PodResult{}, fmt.Errorf("cni: add pod %q: netNSPath: required", pod.ID)
-	case pod.IP.To4() == nil:
-		return PodResult{}, fmt.Errorf("cni: add pod %q: ip: an IPv4 address is required, got %v", pod.ID, pod.IP)
-	case node.MTU < 576 || node.MTU > 65535:
-		return PodResult{}, fmt.Errorf("cni: add pod %q: mtu: %d out of range 576-65535", pod.ID, node.MTU)
+	if err := checkPodConfig(node, pod); err != nil {
+		return PodResult{}, err
 	}
 	res := PodResult{
 		HostInterface: HostVethName(pod.ID),
@@ -243,6 +234,23 @@ func (n *Network) DelPod(node NodeConfig, podID string, podIP net.IP) error {
 	}
 	if err != nil {
 		return fmt.Errorf("cni: delete pod %q: %w", podID, err)
+	}
+	return nil
+}
+
+// checkPodConfig validates an AddPod request; the kernel and the fake share it.
+func checkPodConfig(node NodeConfig, pod PodConfig) error {
+	switch {
+	case node.NetNSPath == "":
+		return fmt.Errorf("cni: add pod %q: node netNSPath: required", pod.ID)
+	case pod.ID == "":
+		return errors.New("cni: add pod: id: required")
+	case pod.NetNSPath == "":
+		return fmt.Errorf("cni: add pod %q: netNSPath: required", pod.ID)
+	case pod.IP.To4() == nil:
+		return fmt.Errorf("cni: add pod %q: ip: an IPv4 address is required, got %v", pod.ID, pod.IP)
+	case node.MTU < 576 || node.MTU > 65535:
+		return fmt.Errorf("cni: add pod %q: mtu: %d out of range 576-65535", pod.ID, node.MTU)
 	}
 	return nil
 }
